@@ -274,6 +274,7 @@ impl<T> Future<T> {
 
     // ---- For executors and tests only, as Python fences these off too. ----
 
+    // ANCHOR: handshake
     /// Called by a worker just before it runs the task: `true` means run it
     /// (the future is now running); `false` means it was cancelled, so skip it.
     ///
@@ -303,6 +304,7 @@ impl<T> Future<T> {
             _ => false,
         }
     }
+    // ANCHOR_END: handshake
 
     /// Stores the task's value, wakes every waiter and runs the callbacks.
     /// `Err(Error::InvalidState)` if the future is already done.

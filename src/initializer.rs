@@ -16,7 +16,8 @@ use crate::Error;
 pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync + 'static>;
 
 /// The message of Python's `BrokenThreadPool` for this case.
-pub(crate) const BROKEN: &str = "A thread initializer failed, the thread pool is not usable anymore";
+pub(crate) const BROKEN: &str =
+    "A thread initializer failed, the thread pool is not usable anymore";
 
 impl Builder {
     /// Runs `init()` once in each worker thread as it starts, before any task.
@@ -60,10 +61,15 @@ pub(crate) fn run(shared: &Shared) -> bool {
         q.items.drain(..).collect()
     };
     for item in queued {
-        item.fail(Error::BrokenPool {
-            message: BROKEN.to_owned(),
-        });
+        item.fail(broken());
     }
     false
+}
+
+/// The error every task of a broken thread pool fails with.
+pub(crate) fn broken() -> Error {
+    Error::BrokenPool {
+        message: BROKEN.to_owned(),
+    }
 }
 // ANCHOR_END: run

@@ -20,16 +20,18 @@
 //!
 //! | article section | module | example | test |
 //! |---|---|---|---|
-//! | 1.1 create a pool | `pool.rs` | every example | `ch01_pools` |
+//! | 1, 1.1 the four steps, create a pool | `pool.rs` | `s01_four_steps` | `ch01_pools` |
 //! | 2 submit to threads | `submit.rs` | `s02_submit_threads` | `ch02_submit_threads` |
+//! | 3 submit to processes | `process/` (diagram in `process/mod.rs`) | `s03_submit_processes` | `ch03_submit_processes`, `process_faults` |
 //! | 1.4, 4 shutdown, `with` | `shutdown.rs` | `s04_with` | `ch04_with` |
 //! | 5 map | `map.rs` | `s05_1_map`, `s05_2_map_zip`, `s05_3_map_timeout` | `ch05_map` |
-//! | 7 initializer | `initializer.rs` | `s07_initializer` | `ch07_initializer` |
+//! | 5.4 chunksize | `process/map.rs` | `s05_4_chunksize` | `ch05_map_chunksize` |
+//! | 7 initializer | `initializer.rs` | `s07_initializer` | `ch07_initializer`, `ch07_initializer_processes` |
 //! | 8 the `Future` | `future.rs` | — | `ch08_future` |
 //! | 9 cancel | `cancel.rs` | `s09_cancel` | `ch09_cancel` |
-//! | 10 callbacks | `callbacks.rs` | — | `ch10_callbacks` |
-//! | 11 as_completed | `as_completed.rs` | — | `ch11_as_completed` |
-//! | 12 wait | `wait.rs` | — | `ch12_wait` |
+//! | 10 callbacks | `callbacks.rs` | `s10_callbacks` | `ch10_callbacks`, `ch10_12_processes` |
+//! | 11 as_completed | `as_completed.rs` | `s11_1_as_completed`, `s11_2_as_completed_timeout` | `ch11_as_completed`, `ch10_12_processes` |
+//! | 12 wait | `wait.rs` | `s12_1_wait`, `s12_2_wait_timeout`, `s12_3_wait_first_completed` | `ch12_wait`, `ch10_12_processes` |
 //! | errors | `error.rs` | — | every test |
 //!
 //! Run one chapter's example and test with
@@ -61,6 +63,7 @@ mod future;
 mod initializer;
 mod map;
 mod pool;
+pub mod process;
 mod shutdown;
 mod submit;
 mod wait;
@@ -70,5 +73,39 @@ pub use error::Error;
 pub use future::Future;
 pub use map::{Map, MapOptions};
 pub use pool::{default_max_workers, Builder, ThreadPoolExecutor};
+pub use process::ProcessPoolExecutor;
 pub use shutdown::Shutdown;
 pub use wait::{wait, wait_timeout, DoneAndNotDone, ReturnWhen};
+
+// ANCHOR: worker_test
+/// Makes a libtest test file able to serve as a process-pool worker: put
+/// `concurrent_futures::worker_test!(TASKS);` at its root.
+///
+/// It expands to a `#[test] fn __concurrent_futures_worker()` calling
+/// [`process::serve_if_worker`]. A pool re-executes the test binary with
+/// arguments that select exactly that test, which then becomes the worker
+/// and never returns; in a normal test run it returns at once and passes.
+/// (Each worker's copy of libtest still prints its `running 1 test` header
+/// before the worker takes over: harmless noise in the test output.)
+///
+/// ```
+/// use concurrent_futures::process::{Registered, Task};
+/// const CUBE: Task<u64, u64> = Task::new("cube", |x| x.pow(3));
+/// const TASKS: &[&dyn Registered] = &[&CUBE];
+/// concurrent_futures::worker_test!(TASKS);
+/// ```
+#[macro_export]
+macro_rules! worker_test {
+    ($tasks:expr) => {
+        #[test]
+        fn __concurrent_futures_worker() {
+            $crate::process::serve_if_worker($tasks)
+        }
+    };
+}
+// ANCHOR_END: worker_test
+
+/// The README's code, compiled and run as a doc test so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -77,7 +77,11 @@ impl<R> Map<R> {
     // ANCHOR: start
     /// Submits `units` with `submit`, all now or, with `buffersize`, a window
     /// at a time. Any pool's `map` comes down to this.
-    pub(crate) fn start<U, I, S>(units: I, opts: &MapOptions, mut submit: S) -> Result<Map<R>, Error>
+    pub(crate) fn start<U, I, S>(
+        units: I,
+        opts: &MapOptions,
+        mut submit: S,
+    ) -> Result<Map<R>, Error>
     where
         I: Iterator<Item = U> + Send + 'static,
         S: FnMut(U) -> Result<Pending<R>, Error> + Send + 'static,

@@ -80,12 +80,14 @@ pub struct Builder {
 /// Numbers the pools built without a name prefix, as Python's class counter does.
 static UNNAMED_POOLS: AtomicUsize = AtomicUsize::new(0);
 
+// ANCHOR: defaults
 /// Python's default: `min(32, os.cpu_count() + 4)`, enough threads to keep
 /// the CPUs busy while some of them wait on I/O.
 pub fn default_max_workers() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     32.min(cpus + 4)
 }
+// ANCHOR_END: defaults
 
 impl Builder {
     /// How many threads the pool may start; must be at least 1.
@@ -114,6 +116,7 @@ impl Builder {
         self
     }
 
+    // ANCHOR: build
     /// Checks the options and makes the pool. No thread starts yet.
     ///
     /// ```
@@ -123,7 +126,9 @@ impl Builder {
     pub fn build(self) -> Result<ThreadPoolExecutor, Error> {
         let max_workers = self.max_workers.unwrap_or_else(default_max_workers);
         if max_workers == 0 {
-            return Err(Error::invalid_argument("max_workers must be greater than 0"));
+            return Err(Error::invalid_argument(
+                "max_workers must be greater than 0",
+            ));
         }
         let prefix = self.prefix.unwrap_or_else(|| {
             let k = UNNAMED_POOLS.fetch_add(1, Ordering::Relaxed);
@@ -149,6 +154,7 @@ impl Builder {
             }),
         })
     }
+    // ANCHOR_END: build
 }
 
 impl ThreadPoolExecutor {

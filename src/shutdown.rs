@@ -106,8 +106,7 @@ fn join_workers(shared: &Shared) {
             .wait(q)
             .unwrap_or_else(std::sync::PoisonError::into_inner);
     }
-    let (mine, others): (Vec<_>, Vec<_>) =
-        q.handles.drain(..).partition(|h| h.thread().id() == me);
+    let (mine, others): (Vec<_>, Vec<_>) = q.handles.drain(..).partition(|h| h.thread().id() == me);
     q.handles = mine;
     drop(q);
     for handle in others {

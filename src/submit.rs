@@ -2,7 +2,7 @@
 //! worker thread runs.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
 use crate::error::panic_message;
@@ -89,54 +89,65 @@ where
     T: Send + 'static,
 {
     let future = Future::new();
-    let job = Box::new(Job {
+    let mut job: Box<dyn Work> = Box::new(Job {
         future: future.clone(),
         f,
     });
     let mut q = lock(&shared.queue);
     q.check_open()?;
-    q.items.push_back(job);
-    if q.sleeping > 0 {
-        shared.work_ready.notify_one();
-    }
     // ANCHOR: adjust_thread_count
     // Python's `_adjust_thread_count`: an idle worker will take the item;
     // otherwise start one more thread, if the pool may.
     if q.idle > 0 {
         q.idle -= 1;
     } else if q.started < shared.max_workers {
-        let name = format!("{}_{}", shared.prefix, q.started);
-        let worker_shared = Arc::clone(shared);
-        match thread::Builder::new()
-            .name(name)
-            .spawn(move || worker(worker_shared))
-        {
+        // The new thread gets this item as its first: Python's `start()`
+        // waits for the thread to run, so there task 1 lands on `_0`, task 2
+        // on `_1`...; handing it over directly gives the same order.
+        let first = Arc::new(Mutex::new(Some(job)));
+        let (worker_shared, worker_first) = (Arc::clone(shared), Arc::clone(&first));
+        let spawned = thread::Builder::new()
+            .name(format!("{}_{}", shared.prefix, q.started))
+            .spawn(move || worker(worker_shared, lock(&worker_first).take()));
+        match spawned {
             Ok(handle) => {
                 q.started += 1;
                 q.alive += 1;
                 q.handles.push(handle);
+                return Ok(future);
             }
             // With no thread at all, nobody would ever run the item.
             Err(e) if q.started == 0 => {
-                q.items.pop_back();
                 return Err(Error::BrokenPool {
                     message: format!("could not start a worker thread: {e}"),
                 });
             }
-            Err(_) => {} // the threads already running will get to it
+            // The threads already running will get to it. (A failed spawn
+            // never ran the closure, so the item is still in `first`.)
+            Err(_) => match lock(&first).take() {
+                Some(unclaimed) => job = unclaimed,
+                None => return Ok(future),
+            },
         }
     }
     // ANCHOR_END: adjust_thread_count
+    q.items.push_back(job);
+    if q.sleeping > 0 {
+        shared.work_ready.notify_one();
+    }
     Ok(future)
 }
 
 // ANCHOR: worker
-/// The body of every worker thread.
-fn worker(shared: Arc<Shared>) {
+/// The body of every worker thread; `first` is the item it was started for.
+fn worker(shared: Arc<Shared>, first: Option<Box<dyn Work>>) {
     if !crate::initializer::run(&shared) {
+        if let Some(item) = first {
+            item.fail(crate::initializer::broken());
+        }
         return exit(&shared);
     }
-    let mut next = take_or_idle(&shared);
+    let mut next = first.or_else(|| take_or_idle(&shared));
     loop {
         let item = match next.take() {
             Some(item) => item,

@@ -42,7 +42,10 @@ impl Waiter {
         let mut finished = lock(&self.finished);
         while finished.is_empty() {
             finished = match deadline {
-                None => self.wake.wait(finished).unwrap_or_else(PoisonError::into_inner),
+                None => self
+                    .wake
+                    .wait(finished)
+                    .unwrap_or_else(PoisonError::into_inner),
                 Some(d) => match d.checked_duration_since(Instant::now()) {
                     Some(left) => {
                         let woken = self.wake.wait_timeout(finished, left);
@@ -58,6 +61,9 @@ impl Waiter {
 // ANCHOR_END: waiter
 
 /// The distinct futures of `fs`, first occurrence first: duplicates count once.
+// A future hashes and compares by the address of its shared state, which
+// never changes, so the lock inside it cannot move it within the set.
+#[allow(clippy::mutable_key_type)]
 pub(crate) fn distinct<T>(fs: &[Future<T>]) -> Vec<Future<T>> {
     let mut seen = HashSet::with_capacity(fs.len());
     fs.iter().filter(|f| seen.insert(*f)).cloned().collect()

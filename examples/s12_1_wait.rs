@@ -1,0 +1,50 @@
+//! Twin of the article's §12.1: `wait` on the first five of ten futures,
+//! until all five are done. The other five keep running meanwhile.
+//!
+//! Run it with `cargo run --example s12_1_wait` (about 15 s, as in the
+//! article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one article
+//! second then lasts 10 ms (see `common/mod.rs`).
+//!
+//! Python's `wait` returns sets, in no particular order; the twin's lists
+//! keep the order of its input. Times are article seconds since the start
+//! (std has no calendar clock).
+
+use concurrent_futures::process::serve_if_worker;
+use concurrent_futures::{wait, ProcessPoolExecutor, ReturnWhen};
+
+mod common;
+use common::{name, Clock, Names, CUBE, TASKS};
+
+pub fn main() {
+    serve_if_worker(TASKS);
+    let clock = Clock::start();
+    // ANCHOR: main
+    let mut futures = Vec::new();
+    let mut names = Names::new();
+
+    {
+        let process_pool = ProcessPoolExecutor::new(5).unwrap();
+        for i in 1..=10 {
+            let f = process_pool.submit(&CUBE, i).unwrap();
+            names.insert(&f, name(i));
+            futures.push(f);
+        }
+
+        println!("{} : every task is submitted.", clock.stamp());
+
+        // Blocks until the first five tasks are done.
+        let result = wait(&futures[..5], ReturnWhen::AllCompleted);
+
+        println!("\nCompleted Tasks : {:?}", names.of(&result.done));
+        println!("\nPending   Tasks   : {:?}", names.of(&result.not_done));
+        println!("\n{} : the first 5 tasks are done.", clock.stamp());
+        let results: Vec<u64> = result.done.iter().map(|f| f.result().unwrap()).collect();
+        println!("\nResults : {results:?}");
+    }
+
+    println!("\n{} : every task is done.", clock.stamp());
+    let results: Vec<u64> = futures.iter().map(|f| f.result().unwrap()).collect();
+    println!("\nResults : {results:?}\n");
+    // ANCHOR_END: main
+    println!("{}", clock.wall_time());
+}

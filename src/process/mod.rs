@@ -1,0 +1,377 @@
+//! §3, §5.4, §7 and §10-§12 of the article on processes: a pool of worker
+//! processes, Python's `ProcessPoolExecutor`.
+//!
+//! A closure cannot cross a process boundary, so process tasks are named
+//! functions in a table ([`Task`], [`Registered`]) that the pool and its
+//! workers share: a worker is this very program, started again with an
+//! environment variable that makes [`serve_if_worker`] serve instead of
+//! returning. Arguments and results travel as bytes ([`Wire`]).
+//!
+// ANCHOR: diagram
+//! ```text
+//!  PARENT PROCESS                                          | WORKER i: this binary, started
+//!                                                          | again (same TASKS table)
+//!  submit(&CUBE, 3) / map                                  |
+//!    | encodes the argument (Wire); the Future is PENDING  | serve_if_worker(TASKS)
+//!    v                                                     |   connects, sends its hello
+//!  +------------------------------------------------+      |   (pid + secret token)
+//!  | Shared::state, one Mutex for the whole pool:   |      |
+//!  |   queue: VecDeque<Item>   (owned by the pool)  |      |
+//!  |   workers[i]: Slot { in_flight, phase, .. }    |      |
+//!  +------------------------------------------------+      |
+//!    | sender thread i sleeps on `work_ready` until an     |
+//!    | item is queued and worker i is free (IN_FLIGHT=1);  |
+//!    | pops it, set_running_or_notify_cancel():            |
+//!    |      ****  the future becomes RUNNING here  ****    |
+//!    | (or it was cancelled: skipped); moves it to         |
+//!    | workers[i].in_flight                                |
+//!    v                                                     |
+//!  Call{id, name, payload} ======= Unix socket =======>    | reads a frame, finds the name
+//!                    (in a 0700 directory; only a hello    | in TASKS, decodes, runs it
+//!                     with the token is served)            | under catch_unwind, encodes
+//!  receiver thread i, blocked in read  <==============     | Done{id, outcome}
+//!    | pops in_flight (the id must match), decodes R,      |
+//!    | set_result / set_exception: FINISHED, callbacks run |
+//!    v                                                     |
+//!  end of stream: a retirement (we closed our half         | exits 0 once our half is
+//!  first, nothing owed) or a death: the pool breaks and    | closed; a task's println!
+//!  every future still owed fails with BrokenPool           | goes to the inherited stdout
+//!                                                          |
+//!  reaper thread i, blocked in child.wait(): no zombie;    |
+//!  on exit it records the status, then wakes the           |
+//!  receiver (or the accept of a worker that never          |
+//!  connected)                                              |
+//! ```
+// ANCHOR_END: diagram
+//!
+//! Why so many threads? Each one blocks on exactly one thing (a condition
+//! variable, a socket read, a process exit), so none of them ever polls.
+
+mod conn;
+mod frame;
+mod map;
+mod pool;
+mod spawn;
+mod status;
+mod task;
+mod wire;
+mod worker;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use task::{Registered, Task};
+pub use wire::Wire;
+pub use worker::serve_if_worker;
+
+use crate::future::lock;
+use crate::{Error, Future, Shutdown};
+use pool::{Item, Pool, Shared};
+
+/// A pool of worker processes: Python's `ProcessPoolExecutor`.
+///
+/// Workers start lazily, one per `submit` at most and only while none is
+/// free, up to `max_workers`; dropping the pool is `shutdown()`. Tasks are
+/// [`Task`]s listed in the table given to [`serve_if_worker`].
+///
+/// ```
+/// use concurrent_futures::process::{serve_if_worker, Registered, Task};
+/// use concurrent_futures::{MapOptions, ProcessPoolExecutor};
+///
+/// fn cube(x: u64) -> u64 { x.pow(3) }
+/// const CUBE: Task<u64, u64> = Task::new("cube", cube);
+/// const TASKS: &[&dyn Registered] = &[&CUBE];
+///
+/// fn main() {
+///     serve_if_worker(TASKS);
+///     let pool = ProcessPoolExecutor::new(2).unwrap();
+///     let f = pool.submit(&CUBE, 3).unwrap();
+///     assert_eq!(f.result(), Ok(27));
+///     let opts = MapOptions { chunksize: 2, ..Default::default() };
+///     let cubes: Vec<u64> = pool.map_with(&CUBE, 1..=4, opts).unwrap().map(Result::unwrap).collect();
+///     assert_eq!(cubes, [1, 8, 27, 64]);
+/// }
+/// ```
+pub struct ProcessPoolExecutor {
+    pool: Pool,
+}
+
+/// Options for a [`ProcessPoolExecutor`], Python's keyword arguments.
+///
+/// ```
+/// use concurrent_futures::ProcessPoolExecutor;
+/// let pool = ProcessPoolExecutor::builder().max_workers(2).max_tasks_per_child(10).build().unwrap();
+/// assert_eq!(pool.max_workers(), 2);
+/// ```
+#[derive(Default)]
+pub struct Builder {
+    max_workers: Option<usize>,
+    max_tasks_per_child: Option<usize>,
+    initializer: Option<(&'static str, Result<Vec<u8>, Error>)>,
+}
+
+impl Builder {
+    /// The most worker processes; the default is the number of CPUs.
+    ///
+    /// ```
+    /// let b = concurrent_futures::ProcessPoolExecutor::builder().max_workers(0);
+    /// assert!(b.build().is_err()); // InvalidArgument, Python's ValueError
+    /// ```
+    pub fn max_workers(mut self, n: usize) -> Builder {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// Replaces each worker with a fresh process after it has run `n` work
+    /// items (a chunk counts as one, as in Python).
+    ///
+    /// ```
+    /// let b = concurrent_futures::ProcessPoolExecutor::builder().max_tasks_per_child(0);
+    /// assert!(b.build().is_err());
+    /// ```
+    pub fn max_tasks_per_child(mut self, n: usize) -> Builder {
+        self.max_tasks_per_child = Some(n);
+        self
+    }
+
+    /// Runs `task(args)` once in each worker before its first task. If it
+    /// panics, the pool is broken: every pending and later future fails
+    /// with `Error::BrokenPool`. Its result is ignored.
+    ///
+    /// ```
+    /// use concurrent_futures::process::Task;
+    /// const GREET: Task<String, ()> = Task::new("greet", |who| eprintln!("hello {who}"));
+    /// let b = concurrent_futures::ProcessPoolExecutor::builder().initializer(&GREET, "pool".to_string());
+    /// # drop(b);
+    /// ```
+    pub fn initializer<A: Wire, R: Wire>(mut self, task: &Task<A, R>, args: A) -> Builder {
+        self.initializer = Some((task.name(), wire::to_bytes(&args)));
+        self
+    }
+
+    /// Checks the options and makes the pool. No process starts yet.
+    ///
+    /// ```
+    /// let pool = concurrent_futures::ProcessPoolExecutor::builder().build().unwrap();
+    /// assert!(pool.max_workers() >= 1);
+    /// ```
+    pub fn build(self) -> Result<ProcessPoolExecutor, Error> {
+        let max_workers = self.max_workers.unwrap_or_else(default_max_workers);
+        if max_workers == 0 {
+            return Err(Error::invalid_argument(
+                "max_workers must be greater than 0",
+            ));
+        }
+        if self.max_tasks_per_child == Some(0) {
+            return Err(Error::invalid_argument("max_tasks_per_child must be >= 1"));
+        }
+        let initializer = match self.initializer {
+            None => None,
+            Some((name, Ok(args))) => Some((name, args)),
+            Some((name, Err(e))) => {
+                return Err(wire::encoding(format!(
+                    "could not encode the arguments of the initializer `{name}`: {e}"
+                )))
+            }
+        };
+        let shared = Shared::new(max_workers, self.max_tasks_per_child, initializer);
+        Ok(ProcessPoolExecutor {
+            pool: Arc::new(shared),
+        })
+    }
+}
+
+/// Python's default for process pools: the number of CPUs this process may use.
+fn default_max_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl ProcessPoolExecutor {
+    /// A pool of at most `max_workers` processes; `Error::InvalidArgument` for 0.
+    ///
+    /// ```
+    /// let pool = concurrent_futures::ProcessPoolExecutor::new(5).unwrap();
+    /// assert_eq!(pool.max_workers(), 5);
+    /// assert!(concurrent_futures::ProcessPoolExecutor::new(0).is_err());
+    /// ```
+    pub fn new(max_workers: usize) -> Result<ProcessPoolExecutor, Error> {
+        Builder::default().max_workers(max_workers).build()
+    }
+
+    /// Starts the options of a pool; see [`Builder`].
+    ///
+    /// ```
+    /// let pool = concurrent_futures::ProcessPoolExecutor::builder().max_workers(2).build().unwrap();
+    /// # drop(pool);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The most worker processes this pool will run at once.
+    ///
+    /// ```
+    /// assert_eq!(concurrent_futures::ProcessPoolExecutor::new(3).unwrap().max_workers(), 3);
+    /// ```
+    pub fn max_workers(&self) -> usize {
+        self.pool.max_workers
+    }
+
+    /// The process ids of the workers started so far, in order, retired
+    /// and dead ones included (Python's `executor._processes`, roughly).
+    ///
+    /// ```
+    /// let pool = concurrent_futures::ProcessPoolExecutor::new(2).unwrap();
+    /// assert!(pool.worker_pids().is_empty()); // lazily, on the first submit
+    /// ```
+    pub fn worker_pids(&self) -> Vec<u32> {
+        lock(&self.pool.state)
+            .workers
+            .iter()
+            .map(|w| w.pid)
+            .collect()
+    }
+
+    // ANCHOR: submit
+    /// Schedules `task(arg)` in a worker process and returns its [`Future`]
+    /// at once.
+    ///
+    /// If `arg` fails to encode, only this future fails (`Error::Encoding`).
+    /// A panic in the task becomes `Error::Panicked` with its message and
+    /// location; the worker lives on. `Error::Shutdown` after `shutdown`,
+    /// `Error::BrokenPool` once a worker has died.
+    ///
+    /// ```
+    /// use concurrent_futures::process::{serve_if_worker, Registered, Task};
+    /// const ADD: Task<(u64, u64), u64> = Task::new("add", |(a, b)| a + b);
+    /// const TASKS: &[&dyn Registered] = &[&ADD];
+    /// fn main() {
+    ///     serve_if_worker(TASKS);
+    ///     let pool = concurrent_futures::ProcessPoolExecutor::new(1).unwrap();
+    ///     assert_eq!(pool.submit(&ADD, (2, 3)).unwrap().result(), Ok(5));
+    /// }
+    /// ```
+    pub fn submit<A, R>(&self, task: &Task<A, R>, arg: A) -> Result<Future<R>, Error>
+    where
+        A: Wire,
+        R: Wire + Send + 'static,
+    {
+        submit(&self.pool, task.name(), false, wire::to_bytes(&arg))
+    }
+    // ANCHOR_END: submit
+
+    /// Stops accepting work and waits until every task already submitted
+    /// has run, then until every worker process has exited and been reaped.
+    ///
+    /// ```
+    /// use concurrent_futures::{Error, ProcessPoolExecutor};
+    /// let pool = ProcessPoolExecutor::new(2).unwrap();
+    /// pool.shutdown();
+    /// const NOP: concurrent_futures::process::Task<(), ()> = concurrent_futures::process::Task::new("nop", |()| ());
+    /// assert_eq!(pool.submit(&NOP, ()).unwrap_err(), Error::Shutdown);
+    /// ```
+    pub fn shutdown(&self) {
+        self.shutdown_with(Shutdown::default())
+    }
+
+    /// Shuts down as `how` says: with `cancel_futures`, every task not yet
+    /// handed to a worker is cancelled; without `wait`, it returns at once
+    /// while the workers finish in the background (dropping the pool still
+    /// waits).
+    ///
+    /// ```
+    /// use concurrent_futures::{ProcessPoolExecutor, Shutdown};
+    /// let pool = ProcessPoolExecutor::new(1).unwrap();
+    /// pool.shutdown_with(Shutdown { wait: false, cancel_futures: true });
+    /// ```
+    pub fn shutdown_with(&self, how: Shutdown) {
+        let cancelled: Vec<Item> = {
+            let mut st = lock(&self.pool.state);
+            st.shutdown = true;
+            self.pool.work_ready.notify_all();
+            if how.cancel_futures {
+                st.queue.drain(..).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        // Outside the lock: cancelling runs the futures' callbacks.
+        for item in cancelled {
+            item.reply.cancel();
+        }
+        if how.wait {
+            self.pool.join();
+        }
+    }
+}
+
+/// Queues one work item; `payload` is the encoded argument(s).
+fn submit<T: Wire + Send + 'static>(
+    pool: &Pool,
+    task: &'static str,
+    chunk: bool,
+    payload: Result<Vec<u8>, Error>,
+) -> Result<Future<T>, Error> {
+    let limit = frame::MAX_FRAME - 1024;
+    let payload = payload.and_then(|bytes| match bytes.len() {
+        n if n > limit => Err(wire::encoding(format!(
+            "{n} bytes is over the limit of {limit}"
+        ))),
+        _ => Ok(bytes),
+    });
+    let future = Future::new();
+    let mut st = lock(&pool.state);
+    st.check_open()?;
+    let payload = match payload {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            drop(st);
+            let why = format!("could not encode the argument of `{task}`: {e}");
+            let _ = future.set_exception(wire::encoding(why));
+            return Ok(future);
+        }
+    };
+    let id = st.next_id;
+    st.next_id += 1;
+    st.queue.push_back(Item {
+        id,
+        task,
+        chunk,
+        payload,
+        reply: Box::new(future.clone()),
+    });
+    pool.wake_senders(&st);
+    if st.wants_worker(pool.max_workers) {
+        if let Err(e) = spawn::start_worker(pool, &mut st) {
+            // With no worker at all, nobody would ever run the item.
+            if st.live == 0 {
+                st.queue.pop_back();
+                return Err(e);
+            }
+        }
+    }
+    Ok(future)
+}
+
+// ANCHOR: drop
+/// The end of a scope shuts the pool down and waits, as leaving a `with`
+/// block does in Python.
+impl Drop for ProcessPoolExecutor {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+// ANCHOR_END: drop
+
+impl fmt::Debug for ProcessPoolExecutor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = lock(&self.pool.state);
+        f.debug_struct("ProcessPoolExecutor")
+            .field("max_workers", &self.pool.max_workers)
+            .field("workers", &st.workers.len())
+            .field("queued", &st.queue.len())
+            .field("shutdown", &st.shutdown)
+            .field("broken", &st.broken.is_some())
+            .finish()
+    }
+}

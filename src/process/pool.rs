@@ -1,0 +1,271 @@
+//! The parent's bookkeeping: the queue of work items, one slot per worker
+//! process, and the two ways a pool stops taking work (shut down, broken).
+
+use std::collections::VecDeque;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use super::wire::{encoding, from_bytes, Wire};
+use crate::future::lock;
+use crate::{Error, Future};
+
+/// Items a worker may hold at once. One: an item handed to a busy worker
+/// would wait there while another worker might be free sooner (ten tasks
+/// of 1..10 s on five workers would take 19 s instead of Python's 15), and
+/// it could no longer be cancelled. The price is a round trip per item,
+/// which `chunksize` pays back, as in Python.
+pub(crate) const IN_FLIGHT: usize = 1;
+
+/// The future of a work item, its result type erased so one queue holds
+/// items of every type.
+pub(crate) trait Reply: Send {
+    /// `set_running_or_notify_cancel`: false if the item was cancelled.
+    fn start(&self) -> bool;
+    /// Decodes the worker's bytes (in the parent: a failure here fails this
+    /// future only) and completes the future.
+    fn finish(self: Box<Self>, outcome: Result<Vec<u8>, Error>);
+    fn cancel(&self);
+}
+
+impl<T: Wire + Send + 'static> Reply for Future<T> {
+    fn start(&self) -> bool {
+        self.set_running_or_notify_cancel()
+    }
+
+    fn finish(self: Box<Self>, outcome: Result<Vec<u8>, Error>) {
+        // A user's `Wire` impl runs here, in a thread of the pool: its
+        // panic must fail this future, not kill the thread.
+        let decoded = outcome.and_then(|bytes| {
+            super::task::guarded(|| from_bytes(&bytes))
+                .map_err(|e| encoding(format!("could not decode the result: {e}")))
+        });
+        // Cannot fail: the future was running, so nobody else finished it.
+        let _ = match decoded {
+            Ok(value) => self.set_result(value),
+            Err(e) => self.set_exception(e),
+        };
+    }
+
+    fn cancel(&self) {
+        Future::cancel(self);
+    }
+}
+
+/// A submitted call waiting for a worker.
+pub(crate) struct Item {
+    pub(crate) id: u64,
+    pub(crate) task: &'static str,
+    pub(crate) chunk: bool,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) reply: Box<dyn Reply>,
+}
+
+/// A call handed to a worker: its future is running.
+pub(crate) struct InFlight {
+    pub(crate) id: u64,
+    pub(crate) task: &'static str,
+    pub(crate) reply: Box<dyn Reply>,
+    /// False if writing it failed: the worker was already dead, so a death
+    /// report must not say it was running this.
+    pub(crate) delivered: bool,
+}
+
+/// Where a worker process is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Started; its hello has not arrived yet.
+    Starting,
+    /// Connected and taking work.
+    Serving,
+    /// We closed our sending half (shutdown, or `max_tasks_per_child`):
+    /// it finishes what it holds, then exits with code 0.
+    Closing,
+    /// Its connection ended.
+    Gone,
+}
+
+/// The parent's view of one worker process.
+pub(crate) struct Slot {
+    pub(crate) pid: u32,
+    pub(crate) phase: Phase,
+    pub(crate) in_flight: VecDeque<InFlight>,
+    /// Items handed over so far, for `max_tasks_per_child`.
+    pub(crate) sent: usize,
+    /// Set by the reaper once the process has exited and been waited for.
+    pub(crate) status: Option<std::io::Result<ExitStatus>>,
+    /// A handle on the connection, so the reaper can end our reads when
+    /// the process dies.
+    pub(crate) stream: Option<UnixStream>,
+    /// The sender is writing to the process, without the lock.
+    pub(crate) writing: bool,
+    /// The receiver waits for `writing` to clear before reporting a death.
+    pub(crate) death_pending: bool,
+}
+
+/// What the pool's lock protects.
+pub(crate) struct State {
+    pub(crate) queue: VecDeque<Item>,
+    /// Every worker started, by index.
+    pub(crate) workers: Vec<Slot>,
+    /// Workers starting or serving: those `max_workers` limits.
+    pub(crate) live: usize,
+    pub(crate) next_id: u64,
+    /// Senders blocked on `work_ready`: nobody to wake means no system call.
+    pub(crate) sleeping: usize,
+    /// Threads of ours not yet finished, and their handles.
+    pub(crate) threads: usize,
+    pub(crate) handles: Vec<JoinHandle<()>>,
+    pub(crate) shutdown: bool,
+    pub(crate) broken: Option<String>,
+    /// The private directory holding the workers' sockets, once made.
+    pub(crate) dir: Option<PathBuf>,
+}
+
+/// Everything the pool's handle, its threads and its `Map`s share.
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    /// Senders sleep here until an item is queued, room frees up in their
+    /// worker, or the pool closes or breaks.
+    pub(crate) work_ready: Condvar,
+    /// Signalled when a reaper records an exit status or a thread ends.
+    pub(crate) changed: Condvar,
+    pub(crate) max_workers: usize,
+    pub(crate) max_tasks_per_child: Option<usize>,
+    /// The initializer task's name and encoded arguments.
+    pub(crate) initializer: Option<(&'static str, Vec<u8>)>,
+    /// The secret every worker must present in its hello.
+    pub(crate) token: String,
+}
+
+impl State {
+    pub(crate) fn new() -> State {
+        State {
+            queue: VecDeque::new(),
+            workers: Vec::new(),
+            live: 0,
+            next_id: 0,
+            sleeping: 0,
+            threads: 0,
+            handles: Vec::new(),
+            shutdown: false,
+            broken: None,
+            dir: None,
+        }
+    }
+
+    /// Broken is checked first, then shut down, in Python's order.
+    pub(crate) fn check_open(&self) -> Result<(), Error> {
+        if let Some(why) = &self.broken {
+            return Err(Error::BrokenPool {
+                message: why.clone(),
+            });
+        }
+        if self.shutdown {
+            return Err(Error::Shutdown);
+        }
+        Ok(())
+    }
+
+    // ANCHOR: wants_worker
+    /// Python's `_adjust_process_count`, made lazy: one more process only if
+    /// more items wait than there are workers with nothing to do.
+    pub(crate) fn wants_worker(&self, max_workers: usize) -> bool {
+        let free = self
+            .workers
+            .iter()
+            .filter(|w| {
+                matches!(w.phase, Phase::Starting | Phase::Serving) && w.in_flight.is_empty()
+            })
+            .count();
+        self.broken.is_none() && self.live < max_workers && self.queue.len() > free
+    }
+    // ANCHOR_END: wants_worker
+
+    /// Breaks the pool with `why` (the first reason wins) and takes every
+    /// future it still owes, queued or in flight. Drop the lock, then
+    /// `fail` them: completing a future runs its callbacks.
+    pub(crate) fn break_pool(&mut self, why: String) -> Owed {
+        let why = self.broken.get_or_insert(why).clone();
+        let mut replies: Vec<Box<dyn Reply>> = self.queue.drain(..).map(|i| i.reply).collect();
+        for w in &mut self.workers {
+            replies.extend(w.in_flight.drain(..).map(|f| f.reply));
+        }
+        Owed { why, replies }
+    }
+}
+
+/// The futures a broken pool still owes, and the reason it broke.
+pub(crate) struct Owed {
+    why: String,
+    replies: Vec<Box<dyn Reply>>,
+}
+
+impl Owed {
+    /// Fails every future with `BrokenPool`. Call without the pool's lock.
+    pub(crate) fn fail(self) {
+        for reply in self.replies {
+            reply.finish(Err(Error::BrokenPool {
+                message: self.why.clone(),
+            }));
+        }
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(
+        max_workers: usize,
+        max_tasks_per_child: Option<usize>,
+        initializer: Option<(&'static str, Vec<u8>)>,
+    ) -> Shared {
+        Shared {
+            state: Mutex::new(State::new()),
+            work_ready: Condvar::new(),
+            changed: Condvar::new(),
+            max_workers,
+            max_tasks_per_child,
+            initializer,
+            token: super::spawn::random_hex(),
+        }
+    }
+
+    /// Waits until every thread of the pool has finished (so every worker
+    /// has exited and been reaped), then removes the socket directory.
+    /// Called from one of those threads (a done-callback that shuts the
+    /// pool down), it cannot wait for itself, so it waits for the others.
+    pub(crate) fn join(&self) {
+        let me = std::thread::current().id();
+        let mut st = lock(&self.state);
+        let inside = st.handles.iter().any(|h| h.thread().id() == me);
+        while st.threads > usize::from(inside) {
+            st = self
+                .changed
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let (mine, others): (Vec<_>, Vec<_>) =
+            st.handles.drain(..).partition(|h| h.thread().id() == me);
+        st.handles = mine;
+        let dir = if inside { None } else { st.dir.take() };
+        drop(st);
+        for handle in others {
+            // Each has already counted itself out; this only reaps it.
+            let _ = handle.join();
+        }
+        if let Some(dir) = dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    /// Wakes the senders if any sleeps.
+    pub(crate) fn wake_senders(&self, state: &State) {
+        if state.sleeping > 0 {
+            self.work_ready.notify_all();
+        }
+    }
+}
+
+/// The pool's state, shared: what the pool handle and its threads hold.
+pub(crate) type Pool = Arc<Shared>;

@@ -1,0 +1,171 @@
+//! Process tasks: named functions in a table that the pool and its workers
+//! share, because they are the same binary. Only the name travels; the
+//! worker looks it up in its own copy of the table.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::wire::{encoding, from_bytes, to_bytes, Wire};
+use crate::error::panic_message;
+use crate::Error;
+
+/// A function a worker process can run, known by its name: the process
+/// pool's stand-in for a Python function, which is pickled by name too.
+///
+/// ```
+/// use concurrent_futures::process::{Registered, Task};
+///
+/// fn cube(x: u64) -> u64 { x.pow(3) }
+/// const CUBE: Task<u64, u64> = Task::new("cube", cube);
+/// const TASKS: &[&dyn Registered] = &[&CUBE];
+/// assert_eq!(CUBE.name(), "cube");
+/// assert_eq!(TASKS[0].name(), "cube");
+/// ```
+pub struct Task<A, R> {
+    name: &'static str,
+    f: fn(A) -> R,
+}
+
+impl<A, R> Task<A, R> {
+    /// Names `f`. The name must be unique within the table given to
+    /// [`serve_if_worker`](super::serve_if_worker).
+    ///
+    /// ```
+    /// use concurrent_futures::process::Task;
+    /// const ADD: Task<(u64, u64), u64> = Task::new("add", |(a, b)| a + b);
+    /// assert_eq!(ADD.name(), "add");
+    /// ```
+    pub const fn new(name: &'static str, f: fn(A) -> R) -> Task<A, R> {
+        Task { name, f }
+    }
+
+    /// The name the worker finds the task by.
+    ///
+    /// ```
+    /// const NOP: concurrent_futures::process::Task<(), ()> = concurrent_futures::process::Task::new("nop", |()| ());
+    /// assert_eq!(NOP.name(), "nop");
+    /// ```
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl<A, R> Clone for Task<A, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A, R> Copy for Task<A, R> {}
+
+impl<A, R> fmt::Debug for Task<A, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Task({:?})", self.name)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A [`Task`] with its types erased, so one table can list tasks of every
+/// signature: `const TASKS: &[&dyn Registered] = &[&CUBE, &ADD];`.
+///
+/// Only `Task` implements it. It is `Sync`, so the table may also be a
+/// `static`.
+///
+/// ```
+/// use concurrent_futures::process::{Registered, Task};
+/// const NEG: Task<i64, i64> = Task::new("neg", |x| -x);
+/// let tasks: &[&dyn Registered] = &[&NEG];
+/// assert!(tasks.iter().any(|t| t.name() == "neg"));
+/// ```
+pub trait Registered: sealed::Sealed + Sync {
+    /// The task's name.
+    fn name(&self) -> &'static str;
+
+    /// What a worker does with a call: decode the argument (a `Vec` of them
+    /// when `chunk`), run the function under `catch_unwind`, encode the
+    /// result. Failures come back as `Error::Encoding` or `Error::Panicked`.
+    ///
+    /// ```
+    /// use concurrent_futures::process::{Registered, Task, Wire};
+    /// const DOUBLE: Task<u32, u32> = Task::new("double", |x| 2 * x);
+    /// let mut arg = Vec::new();
+    /// 21u32.encode(&mut arg).unwrap();
+    /// let out = DOUBLE.call(&arg, false).unwrap();
+    /// assert_eq!(u32::decode(&mut &out[..]).unwrap(), 42);
+    /// ```
+    fn call(&self, input: &[u8], chunk: bool) -> Result<Vec<u8>, Error>;
+}
+
+impl<A, R> sealed::Sealed for Task<A, R> {}
+
+// ANCHOR: call
+impl<A: Wire, R: Wire> Registered for Task<A, R> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn call(&self, input: &[u8], chunk: bool) -> Result<Vec<u8>, Error> {
+        let name = self.name;
+        let context = |what: &str, e: Error| encoding(format!("{what} of `{name}`: {e}"));
+        // User `Wire` impls run inside the guard too: a panicking decode
+        // fails this one call, never the worker.
+        guarded(|| {
+            if chunk {
+                let args: Vec<A> = from_bytes(input)
+                    .map_err(|e| context("could not decode the arguments in the worker", e))?;
+                let results: Vec<R> = args.into_iter().map(self.f).collect();
+                to_bytes(&results).map_err(|e| context("could not encode the results", e))
+            } else {
+                let arg: A = from_bytes(input)
+                    .map_err(|e| context("could not decode the argument in the worker", e))?;
+                to_bytes(&(self.f)(arg))
+                    .map_err(|e| context("could not encode the result in the worker", e))
+            }
+        })
+    }
+}
+// ANCHOR_END: call
+
+thread_local! {
+    /// Where the last panic on this thread happened, left by the hook that
+    /// `install_panic_hook` sets: the payload alone does not say.
+    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// True while this thread runs a task inside `guarded`.
+    static GUARDED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Records where a task panicked instead of printing it: as in Python, a
+/// failing task says nothing in the worker; its error travels to the
+/// future. Panics elsewhere (a thread a task started) print as usual.
+pub(crate) fn install_panic_hook() {
+    let usual = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if GUARDED.with(Cell::get) {
+            let at = info.location().map(|l| l.to_string());
+            LOCATION.with(|cell| *cell.borrow_mut() = at);
+        } else {
+            usual(info);
+        }
+    }));
+}
+
+/// Runs `f`, turning a panic into `Error::Panicked` with its message and
+/// where it happened.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    LOCATION.with(|cell| cell.borrow_mut().take());
+    let outer = GUARDED.with(|g| g.replace(true));
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(outer));
+    outcome.unwrap_or_else(|payload| {
+        let message = panic_message(&*payload);
+        let message = match LOCATION.with(|cell| cell.borrow_mut().take()) {
+            Some(at) => format!("panicked at {at}: {message}"),
+            None => message,
+        };
+        Err(Error::Panicked { message })
+    })
+}

@@ -1,0 +1,254 @@
+//! Article §10, "Execute Callback Immediately after Task Completion using
+//! add_done_callback()"; the code is `src/callbacks.rs`.
+//!
+//! The story: a callback runs once the future is done, exactly once, in the
+//! order it was added. It runs in the thread that finished or cancelled the
+//! future, or at once in the caller's thread if the future is already done.
+//! It runs with no lock held, so it may use the very future it was given. A
+//! panicking callback is reported and does not stop the ones after it.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+
+use common::{thread_name, Gate, BOUND};
+use concurrent_futures::{Future, ThreadPoolExecutor};
+
+#[test]
+fn each_callback_gets_the_done_future_as_in_the_article() {
+    // The article prints each task's completion from its callback; here the
+    // callbacks send the result they read from the future they are given.
+    let pool = ThreadPoolExecutor::new(5).unwrap();
+    let (tx, rx) = mpsc::channel();
+    for i in 1..=10_u64 {
+        let f = pool.submit(move || i.pow(3)).unwrap();
+        let tx = tx.clone();
+        f.add_done_callback(move |f| {
+            assert!(f.done());
+            tx.send(f.result().unwrap()).unwrap();
+        });
+    }
+    let mut cubes: Vec<u64> = (0..10).map(|_| rx.recv_timeout(BOUND).unwrap()).collect();
+    cubes.sort_unstable();
+    assert_eq!(cubes, (1..=10_u64).map(|i| i.pow(3)).collect::<Vec<_>>());
+}
+
+#[test]
+fn callbacks_run_in_registration_order_exactly_once() {
+    let f = Future::new();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    for n in 1..=3 {
+        let order = Arc::clone(&order);
+        f.add_done_callback(move |_| order.lock().unwrap().push(n));
+    }
+    assert!(order.lock().unwrap().is_empty());
+    f.set_result(()).unwrap();
+    assert_eq!(*order.lock().unwrap(), [1, 2, 3]);
+
+    // Nothing that happens to a done future runs them again.
+    assert!(f.set_result(()).is_err());
+    assert!(!f.cancel());
+    f.result().unwrap();
+    assert_eq!(*order.lock().unwrap(), [1, 2, 3]);
+}
+
+#[test]
+fn a_callback_runs_in_the_thread_that_completes_the_future() {
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(1)
+        .thread_name_prefix("worker")
+        .build()
+        .unwrap();
+    let gate = Gate::new();
+    let g = Arc::clone(&gate);
+    let f = pool.submit(move || g.wait()).unwrap();
+    // The task cannot be done before the gate opens, so this registers.
+    let (tx, rx) = mpsc::channel();
+    f.add_done_callback(move |_| tx.send(thread_name()).unwrap());
+    gate.open();
+    assert_eq!(rx.recv_timeout(BOUND).unwrap(), "worker_0");
+}
+
+#[test]
+fn a_callback_on_a_done_future_runs_at_once_in_the_callers_thread() {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let f = pool.submit(|| 8).unwrap();
+    f.result_timeout(BOUND).unwrap();
+    let seen = Arc::new(Mutex::new(None));
+    let s = Arc::clone(&seen);
+    f.add_done_callback(move |f| *s.lock().unwrap() = Some((thread_name(), f.result())));
+    // Already run, before `add_done_callback` returned.
+    assert_eq!(*seen.lock().unwrap(), Some((thread_name(), Ok(8))));
+}
+
+#[test]
+fn cancel_runs_the_callbacks_in_the_cancelling_thread() {
+    let f = Future::<u8>::new();
+    let (tx, rx) = mpsc::channel();
+    f.add_done_callback(move |f| tx.send((thread_name(), f.cancelled())).unwrap());
+    let canceller = thread::Builder::new()
+        .name("canceller".into())
+        .spawn({
+            let f = f.clone();
+            move || f.cancel()
+        })
+        .unwrap();
+    assert!(canceller.join().unwrap());
+    assert_eq!(rx.try_recv(), Ok(("canceller".into(), true)));
+}
+
+#[test]
+fn a_callback_on_a_cancelled_future_runs_at_once() {
+    let f = Future::<u8>::new();
+    f.cancel();
+    let ran_here = Arc::new(Mutex::new(None));
+    let r = Arc::clone(&ran_here);
+    f.add_done_callback(move |f| *r.lock().unwrap() = Some((thread_name(), f.cancelled())));
+    assert_eq!(*ran_here.lock().unwrap(), Some((thread_name(), true)));
+}
+
+#[test]
+fn a_callback_may_use_its_own_future_because_no_lock_is_held() {
+    // Inside the callback: read the result, ask the state, print the repr,
+    // and add another callback, which (the future being done) runs at once.
+    // Any lock held around the callback would deadlock one of these. The
+    // future is completed by a plain thread, so a deadlock can only strand
+    // that thread; the test itself fails on its bounded `recv`.
+    let f = Future::new();
+    let (tx, rx) = mpsc::channel();
+    f.add_done_callback(move |f| {
+        let value = f.result().unwrap();
+        let state = (f.done(), f.running(), f.cancelled());
+        let repr = format!("{f:?}");
+        let inner_tx = tx.clone();
+        f.add_done_callback(move |f| inner_tx.send(format!("inner {:?}", f.result())).unwrap());
+        tx.send(format!("outer {value} {state:?} {repr}")).unwrap();
+    });
+    let completer = thread::spawn({
+        let f = f.clone();
+        move || f.set_result(5_u32).unwrap()
+    });
+    assert_eq!(rx.recv_timeout(BOUND).unwrap(), "inner Ok(5)");
+    assert_eq!(
+        rx.recv_timeout(BOUND).unwrap(),
+        "outer 5 (true, false, false) Future { state: finished, returned: u32 }"
+    );
+    completer.join().unwrap();
+}
+
+#[test]
+fn a_callback_may_use_its_own_future_when_run_by_cancel_or_at_once() {
+    // The same, on the two other paths: `cancel()`, and registering on a
+    // future that is already done.
+    let (tx, rx) = mpsc::channel();
+    let cancelled = Future::<u8>::new();
+    let t = tx.clone();
+    cancelled.add_done_callback(move |f| {
+        let t2 = t.clone();
+        f.add_done_callback(move |f| t2.send(f.result()).unwrap());
+        t.send(f.result()).unwrap();
+    });
+    let canceller = thread::spawn(move || cancelled.cancel());
+    let first = rx.recv_timeout(BOUND).unwrap();
+    let second = rx.recv_timeout(BOUND).unwrap();
+    assert!(canceller.join().unwrap());
+    assert!(first.is_err() && second.is_err());
+
+    let done = Future::new();
+    done.set_result(1_u8).unwrap();
+    let t = tx.clone();
+    done.add_done_callback(move |f| {
+        let t2 = t.clone();
+        f.add_done_callback(move |f| t2.send(f.result()).unwrap());
+        t.send(f.result()).unwrap();
+    });
+    assert_eq!(rx.try_recv(), Ok(Ok(1)));
+    assert_eq!(rx.try_recv(), Ok(Ok(1)));
+}
+
+#[test]
+fn a_panicking_callback_does_not_stop_the_later_ones() {
+    // The panic is printed to stderr as "exception calling callback for
+    // Future { .. }" (Python logs it); the next callback still runs, and so
+    // does the completing thread.
+    let f = Future::new();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = Arc::clone(&order);
+    f.add_done_callback(move |_| o.lock().unwrap().push("first"));
+    f.add_done_callback(|_| panic!("callback failed"));
+    let o = Arc::clone(&order);
+    f.add_done_callback(move |_| o.lock().unwrap().push("third"));
+    f.set_result(()).unwrap();
+    assert_eq!(*order.lock().unwrap(), ["first", "third"]);
+
+    // Run at once on a done future, a panic is caught as well.
+    f.add_done_callback(|_| panic!("callback failed again"));
+    assert_eq!(f.result(), Ok(()));
+}
+
+#[test]
+fn a_panicking_callback_in_a_worker_leaves_the_worker_alive() {
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(1)
+        .thread_name_prefix("survivor")
+        .build()
+        .unwrap();
+    let gate = Gate::new();
+    let g = Arc::clone(&gate);
+    let f = pool.submit(move || g.wait()).unwrap();
+    f.add_done_callback(|_| panic!("callback failed in a worker"));
+    gate.open();
+    f.result_timeout(BOUND).unwrap();
+    let next = pool.submit(thread_name).unwrap();
+    assert_eq!(next.result_timeout(BOUND).unwrap(), "survivor_0");
+    assert_eq!(pool.threads_started(), 1);
+}
+
+#[test]
+fn callbacks_added_while_the_future_completes_run_exactly_once() {
+    // Race registration against completion: whichever wins, each callback
+    // runs once, either in the worker or at once here.
+    let pool = ThreadPoolExecutor::new(2).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let futures: Vec<_> = (0..500).map(|i| pool.submit(move || i).unwrap()).collect();
+    for f in &futures {
+        let calls = Arc::clone(&calls);
+        f.add_done_callback(move |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    pool.shutdown();
+    assert_eq!(calls.load(Ordering::SeqCst), 500);
+}
+
+#[test]
+fn a_panicking_callback_is_reported_on_stderr() {
+    // libtest captures what a test prints, so the test runs itself again in
+    // a child process, with capture off, and reads the child's stderr.
+    const CHILD: &str = "CONCURRENT_FUTURES_CALLBACK_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let f = Future::new();
+        f.add_done_callback(|_| panic!("callback failed loudly"));
+        f.set_result(7_u8).unwrap();
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args(["--exact", "a_panicking_callback_is_reported_on_stderr"])
+        .args(["--nocapture", "--test-threads=1"])
+        .env(CHILD, "1");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || tx.send(child.output()));
+    let out = rx.recv_timeout(BOUND).unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "exception calling callback for Future { state: finished, returned: u8 }: \
+             callback failed loudly"
+        ),
+        "{stderr}"
+    );
+}
