@@ -8,7 +8,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, MutexGuard, PoisonError};
 
 use super::frame::{FromWorker, ToWorker};
-use super::pool::{InFlight, Phase, Pool, Shared, State, IN_FLIGHT};
+use super::pool::{InFlight, Phase, Pool, Shared, State};
 use super::spawn::{start_worker, thread};
 use super::status::describe;
 use crate::future::lock;
@@ -72,7 +72,7 @@ fn send(pool: &Pool, index: usize, stream: UnixStream) {
             break;
         }
         let item = match st.queue.front() {
-            Some(_) if slot.in_flight.len() < IN_FLIGHT => st.queue.pop_front(),
+            Some(_) if slot.has_room() => st.queue.pop_front(),
             None if st.shutdown => break,
             _ => None,
         };
@@ -96,6 +96,7 @@ fn send(pool: &Pool, index: usize, stream: UnixStream) {
             task,
             reply,
             delivered: true,
+            sent: std::time::Instant::now(),
         });
         // Never write under the lock: a busy worker's socket may be full.
         slot.writing = true;
@@ -166,8 +167,8 @@ fn receive(pool: &Shared, index: usize, stream: &UnixStream) -> io::Result<()> {
             FromWorker::Done { id, outcome } => {
                 let broken = st.broken.is_some();
                 let slot = &mut st.workers[index];
-                let reply = match slot.in_flight.front() {
-                    Some(f) if f.id == id => slot.in_flight.pop_front().map(|f| f.reply),
+                let reply = match slot.complete(id) {
+                    Some(f) => Some(f.reply),
                     // After a break, the futures were already failed.
                     _ if broken => None,
                     _ => return Err(bad_data(format!("a result for unknown item {id}"))),

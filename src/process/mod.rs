@@ -20,7 +20,8 @@
 //!  |   workers[i]: Slot { in_flight, phase, .. }    |      |
 //!  +------------------------------------------------+      |
 //!    | sender thread i sleeps on `work_ready` until an     |
-//!    | item is queued and worker i is free (IN_FLIGHT=1);  |
+//!    | item is queued and worker i has room (one item, up  |
+//!    | to MAX_IN_FLIGHT while its tasks are short);        |
 //!    | pops it, set_running_or_notify_cancel():            |
 //!    |      ****  the future becomes RUNNING here  ****    |
 //!    | (or it was cancelled: skipped); moves it to         |

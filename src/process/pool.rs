@@ -7,17 +7,24 @@ use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::wire::{encoding, from_bytes, Wire};
 use crate::future::lock;
 use crate::{Error, Future};
 
-/// Items a worker may hold at once. One: an item handed to a busy worker
-/// would wait there while another worker might be free sooner (ten tasks
-/// of 1..10 s on five workers would take 19 s instead of Python's 15), and
-/// it could no longer be cancelled. The price is a round trip per item,
-/// which `chunksize` pays back, as in Python.
-pub(crate) const IN_FLIGHT: usize = 1;
+/// Items a worker may hold at once while its tasks are short.
+///
+/// Normally one: an item handed to a busy worker would wait there while
+/// another worker might be free sooner (ten tasks of 1..10 s on five workers
+/// would take 19 s instead of Python's 15), and it could no longer be
+/// cancelled. But when tasks take microseconds, the round trip per item is
+/// most of the cost; then a worker whose last task came back within
+/// [`SHORT_TASK`] gets up to this many, so it never waits for the next one.
+pub(crate) const MAX_IN_FLIGHT: usize = 4;
+
+/// A task that came back faster than this is "short" (see [`MAX_IN_FLIGHT`]).
+pub(crate) const SHORT_TASK: Duration = Duration::from_millis(1);
 
 /// The future of a work item, its result type erased so one queue holds
 /// items of every type.
@@ -71,6 +78,8 @@ pub(crate) struct InFlight {
     /// False if writing it failed: the worker was already dead, so a death
     /// report must not say it was running this.
     pub(crate) delivered: bool,
+    /// When it was handed over.
+    pub(crate) sent: Instant,
 }
 
 /// Where a worker process is in its life.
@@ -103,6 +112,30 @@ pub(crate) struct Slot {
     pub(crate) writing: bool,
     /// The receiver waits for `writing` to clear before reporting a death.
     pub(crate) death_pending: bool,
+    /// Its last task came back within `SHORT_TASK`, and when that was.
+    pub(crate) short: bool,
+    pub(crate) last_done: Option<Instant>,
+}
+
+impl Slot {
+    /// Whether the sender may hand this worker one more item.
+    pub(crate) fn has_room(&self) -> bool {
+        self.in_flight.is_empty() || (self.short && self.in_flight.len() < MAX_IN_FLIGHT)
+    }
+
+    /// Takes the finished item `id` off the front, noting whether it was short.
+    pub(crate) fn complete(&mut self, id: u64) -> Option<InFlight> {
+        if self.in_flight.front()?.id != id {
+            return None;
+        }
+        let done = self.in_flight.pop_front()?;
+        let now = Instant::now();
+        // It started when it was sent or when the one before it finished.
+        let started = self.last_done.map_or(done.sent, |t| t.max(done.sent));
+        self.short = now.duration_since(started) < SHORT_TASK;
+        self.last_done = Some(now);
+        Some(done)
+    }
 }
 
 /// What the pool's lock protects.

@@ -113,6 +113,8 @@ pub(crate) fn start_worker(pool: &Pool, state: &mut State) -> Result<(), Error> 
         stream: None,
         writing: false,
         death_pending: false,
+        short: false,
+        last_done: None,
     });
     state.live += 1;
     let (p, wake) = (Arc::clone(pool), path.clone());
@@ -176,8 +178,19 @@ fn accept(pool: &Pool, index: usize, listener: UnixListener, socket: &Path) {
             // Anyone else who found the socket is turned away.
         }
     };
-    let _ = std::fs::remove_file(socket);
+    // Nobody else may connect now, and nothing should outlive the pool on
+    // disk even if this process is killed: remove the socket, and the
+    // directory too once no other worker is starting (under the lock, so
+    // `private_dir` cannot hand it out meanwhile).
     drop(listener);
+    let mut st = lock(&pool.state);
+    let _ = std::fs::remove_file(socket);
+    if let Some(dir) = &st.dir {
+        if std::fs::remove_dir(dir).is_ok() {
+            st.dir = None;
+        }
+    }
+    drop(st);
     conn::serve(pool, index, stream);
 }
 
