@@ -350,12 +350,15 @@ impl<T> Future<T> {
     /// run the callbacks with the lock released, so that a callback may call
     /// `result()` or `add_done_callback()` on this very future.
     pub(crate) fn complete(&self, mut cell: MutexGuard<'_, Cell<T>>) {
-        if cell.sleepers > 0 {
-            self.inner.changed.notify_all();
-        }
+        let wake = cell.sleepers > 0;
         let waiters = std::mem::take(&mut cell.waiters);
         let callbacks = std::mem::take(&mut cell.callbacks);
         drop(cell);
+        // After unlocking: a thread woken while we still held the lock
+        // would only go back to sleep on the lock itself.
+        if wake {
+            self.inner.changed.notify_all();
+        }
         for (waiter, index) in waiters {
             waiter.notify(index);
         }

@@ -54,6 +54,10 @@ pub(crate) struct Queue {
     pub(crate) idle: usize,
     /// Workers blocked on `work_ready`; nobody to wake means no system call.
     pub(crate) sleeping: usize,
+    /// Wake-ups sent that no worker has taken yet: a sleeper already on its
+    /// way needs no second system call. If a spurious wake-up takes one,
+    /// the count only runs low, which costs a call and loses nothing.
+    pub(crate) wakes_pending: usize,
     /// Threads started so far; also the number in the next thread's name.
     pub(crate) started: usize,
     /// Threads that have not exited yet.
@@ -140,6 +144,7 @@ impl Builder {
                     items: VecDeque::new(),
                     idle: 0,
                     sleeping: 0,
+                    wakes_pending: 0,
                     started: 0,
                     alive: 0,
                     handles: Vec::new(),

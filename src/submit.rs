@@ -132,7 +132,8 @@ where
     }
     // ANCHOR_END: adjust_thread_count
     q.items.push_back(job);
-    if q.sleeping > 0 {
+    if q.sleeping > q.wakes_pending {
+        q.wakes_pending += 1;
         shared.work_ready.notify_one();
     }
     Ok(future)
@@ -211,6 +212,7 @@ fn wait_for_item(shared: &Shared) -> Option<Box<dyn Work>> {
             .wait(q)
             .unwrap_or_else(PoisonError::into_inner);
         q.sleeping -= 1;
+        q.wakes_pending = q.wakes_pending.saturating_sub(1);
     }
 }
 

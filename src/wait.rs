@@ -33,6 +33,7 @@ impl Waiter {
     /// Called by a future as it completes, after it released its own lock.
     pub(crate) fn notify(&self, index: usize) {
         lock(&self.finished).push(index);
+        // Woken after the lock is released, so it does not wake to a taken lock.
         self.wake.notify_one();
     }
 
