@@ -132,8 +132,14 @@ where
     }
     // ANCHOR_END: adjust_thread_count
     q.items.push_back(job);
-    if q.sleeping > q.wakes_pending {
+    let wake = q.sleeping > q.wakes_pending;
+    if wake {
         q.wakes_pending += 1;
+    }
+    drop(q);
+    // Woken after the unlock: a worker woken while we still held the lock
+    // would only block on it again (one more sleep and wake-up).
+    if wake {
         shared.work_ready.notify_one();
     }
     Ok(future)
