@@ -18,7 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::remote::{wait_at, RemoteGate};
-use common::{thread_name, BOUND};
+use common::{thread_name, AbandonOnPanic, BOUND};
 use concurrent_futures::process::{Registered, Task};
 use concurrent_futures::{
     as_completed, as_completed_timeout, wait, wait_timeout, DoneAndNotDone, Error, Future,
@@ -70,7 +70,9 @@ fn wait_within<T: Send + 'static>(fs: &[Future<T>], when: ReturnWhen) -> DoneAnd
 
 #[test]
 fn each_callback_gets_its_result_as_in_the_article() {
-    let pool = ProcessPoolExecutor::new(2).unwrap();
+    // The callbacks read their future in a thread of the pool; should that
+    // deadlock, the guard keeps the pool's `Drop` from hanging the run.
+    let pool = AbandonOnPanic::new(ProcessPoolExecutor::new(2).unwrap());
     let (tx, rx) = mpsc::channel();
     for i in 1..=10 {
         let f = pool.submit(&CUBE, i).unwrap();
@@ -88,6 +90,7 @@ fn each_callback_gets_its_result_as_in_the_article() {
 fn callbacks_run_in_order_once_in_the_thread_that_completes_the_future() {
     let gate = RemoteGate::new();
     let (pool, blocker) = held_pool(&gate);
+    let pool = AbandonOnPanic::new(pool);
     let (tx, rx) = mpsc::channel();
     for n in 1..=3 {
         let tx = tx.clone();
@@ -121,7 +124,8 @@ fn a_callback_on_a_done_process_future_runs_at_once_here() {
 #[test]
 fn cancelling_a_queued_process_future_runs_its_callbacks_in_the_cancelling_thread() {
     // Behind the held task, the last of five is certainly still queued in
-    // this process: the pool hands a worker only a couple of items at once.
+    // this process: a worker busy with a long task is handed nothing more
+    // (and never more than a few items at once).
     let gate = RemoteGate::new();
     let (pool, _blocker) = held_pool(&gate);
     let queued: Vec<_> = (1..=5).map(|x| pool.submit(&CUBE, x).unwrap()).collect();
@@ -138,6 +142,7 @@ fn cancelling_a_queued_process_future_runs_its_callbacks_in_the_cancelling_threa
 fn a_panicking_callback_stops_neither_the_later_ones_nor_the_pool() {
     let gate = RemoteGate::new();
     let (pool, blocker) = held_pool(&gate);
+    let pool = AbandonOnPanic::new(pool);
     let (tx, rx) = mpsc::channel();
     let t = tx.clone();
     blocker.add_done_callback(move |_| t.send("first").unwrap());

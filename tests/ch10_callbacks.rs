@@ -9,18 +9,19 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
-use common::{thread_name, Gate, BOUND};
+use common::{thread_name, AbandonOnPanic, Gate, BOUND};
 use concurrent_futures::{Future, ThreadPoolExecutor};
 
 #[test]
 fn each_callback_gets_the_done_future_as_in_the_article() {
     // The article prints each task's completion from its callback; here the
     // callbacks send the result they read from the future they are given.
-    let pool = ThreadPoolExecutor::new(5).unwrap();
+    // (Reading it from a worker would deadlock if the worker held the
+    // future's lock; the guard keeps such a bug from hanging the run.)
+    let pool = AbandonOnPanic::new(ThreadPoolExecutor::new(5).unwrap());
     let (tx, rx) = mpsc::channel();
     for i in 1..=10_u64 {
         let f = pool.submit(move || i.pow(3)).unwrap();
@@ -95,8 +96,9 @@ fn cancel_runs_the_callbacks_in_the_cancelling_thread() {
             move || f.cancel()
         })
         .unwrap();
+    // The channel first: a canceller stuck in its callback fails the test.
+    assert_eq!(rx.recv_timeout(BOUND), Ok(("canceller".into(), true)));
     assert!(canceller.join().unwrap());
-    assert_eq!(rx.try_recv(), Ok(("canceller".into(), true)));
 }
 
 #[test]
@@ -172,16 +174,22 @@ fn a_callback_may_use_its_own_future_when_run_by_cancel_or_at_once() {
 fn a_panicking_callback_does_not_stop_the_later_ones() {
     // The panic is printed to stderr as "exception calling callback for
     // Future { .. }" (Python logs it); the next callback still runs, and so
-    // does the completing thread.
+    // does the completing thread. That printing reads the future's state,
+    // so the completing thread is a spare one: were it to deadlock on the
+    // future's lock, only it would be stuck, and the `recv` below would fail.
     let f = Future::new();
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let o = Arc::clone(&order);
-    f.add_done_callback(move |_| o.lock().unwrap().push("first"));
+    let (tx, rx) = mpsc::channel();
+    let t = tx.clone();
+    f.add_done_callback(move |_| t.send("first").unwrap());
     f.add_done_callback(|_| panic!("callback failed"));
-    let o = Arc::clone(&order);
-    f.add_done_callback(move |_| o.lock().unwrap().push("third"));
-    f.set_result(()).unwrap();
-    assert_eq!(*order.lock().unwrap(), ["first", "third"]);
+    f.add_done_callback(move |_| tx.send("third").unwrap());
+    let completer = thread::spawn({
+        let f = f.clone();
+        move || f.set_result(()).unwrap()
+    });
+    assert_eq!(rx.recv_timeout(BOUND), Ok("first"));
+    assert_eq!(rx.recv_timeout(BOUND), Ok("third"));
+    completer.join().unwrap();
 
     // Run at once on a done future, a panic is caught as well.
     f.add_done_callback(|_| panic!("callback failed again"));
@@ -195,12 +203,15 @@ fn a_panicking_callback_in_a_worker_leaves_the_worker_alive() {
         .thread_name_prefix("survivor")
         .build()
         .unwrap();
+    let pool = AbandonOnPanic::new(pool);
     let gate = Gate::new();
     let g = Arc::clone(&gate);
     let f = pool.submit(move || g.wait()).unwrap();
+    let (tx, rx) = mpsc::channel();
     f.add_done_callback(|_| panic!("callback failed in a worker"));
+    f.add_done_callback(move |_| tx.send(()).unwrap());
     gate.open();
-    f.result_timeout(BOUND).unwrap();
+    rx.recv_timeout(BOUND).unwrap();
     let next = pool.submit(thread_name).unwrap();
     assert_eq!(next.result_timeout(BOUND).unwrap(), "survivor_0");
     assert_eq!(pool.threads_started(), 1);
@@ -210,17 +221,21 @@ fn a_panicking_callback_in_a_worker_leaves_the_worker_alive() {
 fn callbacks_added_while_the_future_completes_run_exactly_once() {
     // Race registration against completion: whichever wins, each callback
     // runs once, either in the worker or at once here.
-    let pool = ThreadPoolExecutor::new(2).unwrap();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let futures: Vec<_> = (0..500).map(|i| pool.submit(move || i).unwrap()).collect();
+    const N: usize = 500;
+    let pool = AbandonOnPanic::new(ThreadPoolExecutor::new(2).unwrap());
+    let (tx, rx) = mpsc::channel();
+    let futures: Vec<_> = (0..N).map(|i| pool.submit(move || i).unwrap()).collect();
     for f in &futures {
-        let calls = Arc::clone(&calls);
-        f.add_done_callback(move |_| {
-            calls.fetch_add(1, Ordering::SeqCst);
-        });
+        let tx = tx.clone();
+        f.add_done_callback(move |f| tx.send(f.result().unwrap()).unwrap());
     }
+    let mut seen: Vec<usize> = (0..N).map(|_| rx.recv_timeout(BOUND).unwrap()).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..N).collect::<Vec<_>>());
+    // Once the workers are gone, no second call can still be on its way.
     pool.shutdown();
-    assert_eq!(calls.load(Ordering::SeqCst), 500);
+    drop(tx);
+    assert!(rx.try_recv().is_err());
 }
 
 #[test]

@@ -379,7 +379,7 @@ fn a_failing_initializer_breaks_the_pool() {
         "{message}"
     );
     assert!(
-        message.contains("panicked at tests/process_faults.rs:"),
+        message.contains("(at tests/process_faults.rs:"),
         "{message}"
     );
     assert!(message.contains("the initializer refuses"), "{message}");

@@ -37,12 +37,14 @@ done
 # ---- Rust ----
 have_process=1
 if [ "$run_rust" = 1 ]; then
+    # Pinned first: criterion writes a run under `new` as well as under the
+    # baseline it is saved as, so the unpinned run must come last.
+    if [ -n "$PIN" ]; then $PIN cargo bench --bench overhead -- one_at_a_time --save-baseline pinned; fi
     cargo bench --bench overhead
-    [ -n "$PIN" ] && $PIN cargo bench --bench overhead -- one_at_a_time --save-baseline pinned
     if [ "$threads_only" = 0 ]; then
         if cargo bench --bench process --no-run >/dev/null 2>&1; then
+            if [ -n "$PIN" ]; then $PIN cargo bench --bench process -- process_round_trip --save-baseline pinned; fi
             cargo bench --bench process
-            [ -n "$PIN" ] && $PIN cargo bench --bench process -- process_round_trip --save-baseline pinned
             cargo bench --bench article
         else
             have_process=0
@@ -74,10 +76,10 @@ if [ "$run_python" = 1 ]; then
         # shellcheck disable=SC2086 # $groups and $PIN are word lists
         {
             "$PY" "$W" $groups one_at_a_time
-            [ -n "$PIN" ] && $PIN "$PY" "$W" one_at_a_time
+            if [ -n "$PIN" ]; then $PIN "$PY" "$W" one_at_a_time; fi
             if [ "$threads_only" = 0 ]; then
                 "$PY" "$W" process_round_trip
-                [ -n "$PIN" ] && $PIN "$PY" "$W" process_round_trip
+                if [ -n "$PIN" ]; then $PIN "$PY" "$W" process_round_trip; fi
             fi
             "$PY" -c 'import sys; print("python.version", sys.version.split()[0])'
         } >"$PYOUT"

@@ -1,31 +1,36 @@
-//! One connected worker, seen from the parent: a sender thread that hands it
-//! work items, a receiver thread that completes their futures, and what
-//! happens when the connection ends.
+//! One connected worker, seen from the parent: a sender thread that sends
+//! its initializer, the work other threads leave to it, and its retirement;
+//! a receiver thread that completes futures and hands the worker its next
+//! item; and what happens when the connection ends.
 
 use std::io::{self, BufReader, BufWriter, Write};
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, MutexGuard, PoisonError};
 
-use super::frame::{FromWorker, ToWorker};
-use super::pool::{InFlight, Phase, Pool, Shared, State};
+use super::frame::{whole_frame, FromWorker, ToWorker};
+use super::handover::hand_over;
+use super::pool::{Phase, Pool, Reply, Shared, State};
 use super::spawn::{start_worker, thread};
 use super::status::describe;
 use crate::future::lock;
+use crate::Error;
 
 /// Starts the sender, then receives until the connection ends.
 pub(crate) fn serve(pool: &Pool, index: usize, stream: UnixStream) {
-    let (Ok(for_reaper), Ok(for_sender)) = (stream.try_clone(), stream.try_clone()) else {
+    let (Ok(for_reaper), Ok(writer)) = (stream.try_clone(), stream.try_clone()) else {
         return end(pool, index, Some("could not share its socket".into()));
     };
     {
+        let writer = Arc::new(writer);
         let mut st = lock(&pool.state);
         let slot = &mut st.workers[index];
         slot.stream = Some(for_reaper);
+        slot.writer = Some(Arc::clone(&writer));
         slot.phase = Phase::Serving;
         let p = Arc::clone(pool);
         let name = format!("process-sender-{index}");
-        if thread(pool, &mut st, name, move || send(&p, index, for_sender)).is_err() {
+        if thread(pool, &mut st, name, move || send(&p, index, &writer)).is_err() {
             drop(st);
             let _ = stream.shutdown(Shutdown::Both);
             return end(
@@ -34,8 +39,6 @@ pub(crate) fn serve(pool: &Pool, index: usize, stream: UnixStream) {
                 Some("could not start its sender thread".into()),
             );
         }
-        // A sender now exists to take queued work.
-        pool.wake_senders(&st);
     }
     // Only nonsense is the worker's fault; a read that fails otherwise (say
     // ECONNRESET: it died with our frame unread) is the end of the process.
@@ -47,87 +50,45 @@ pub(crate) fn serve(pool: &Pool, index: usize, stream: UnixStream) {
 }
 
 // ANCHOR: send
-/// The sender: waits until its worker is free and an item is queued, and
-/// hands it over. This is where a future becomes RUNNING (or, if it was
-/// cancelled while queued, is skipped).
-fn send(pool: &Pool, index: usize, stream: UnixStream) {
-    let mut out = BufWriter::new(&stream);
+/// The sender: sends the initializer first, then hands over whatever the
+/// other threads leave to it (items too big for them to write without
+/// blocking; at first, what was queued before the worker connected), and
+/// retires its worker when it must. In the steady state it sleeps: the
+/// submitting thread and the receiver hand items over themselves
+/// (`hand_over`), sparing a wake-up per item.
+fn send(pool: &Pool, index: usize, stream: &UnixStream) {
     if let Some((task, args)) = &pool.initializer {
-        let task = (*task).to_owned();
-        let args = args.clone();
-        if (ToWorker::Init { task, args })
-            .write(&mut out)
-            .and_then(|()| out.flush())
-            .is_err()
-        {
+        let mut out = BufWriter::new(stream);
+        let init = ToWorker::Init {
+            task: (*task).to_owned(),
+            args: args.clone(),
+        };
+        if init.write(&mut out).and_then(|()| out.flush()).is_err() {
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
     }
     let mut st = lock(&pool.state);
+    // Only now may anyone else write to this worker: the initializer
+    // must run before any task.
+    st.workers[index].ready = true;
+    let wake = Arc::clone(&st.workers[index].wake);
     loop {
+        let (guard, written) = hand_over(pool, index, st, false);
+        st = guard;
+        if !written {
+            return; // the worker is gone; its receiver reports how
+        }
         let slot = &st.workers[index];
         let retiring = pool.max_tasks_per_child.is_some_and(|n| slot.sent >= n);
-        if st.broken.is_some() || retiring {
+        let done = st.broken.is_some() || retiring || (st.shutdown && st.queue.is_empty());
+        // Never close the socket under another thread's write.
+        if done && !slot.writing {
             break;
         }
-        let item = match st.queue.front() {
-            Some(_) if slot.has_room() => st.queue.pop_front(),
-            None if st.shutdown => break,
-            _ => None,
-        };
-        let Some(item) = item else {
-            st.sleeping += 1;
-            st = pool
-                .work_ready
-                .wait(st)
-                .unwrap_or_else(PoisonError::into_inner);
-            st.sleeping -= 1;
-            continue;
-        };
-        if !item.reply.start() {
-            continue; // cancelled while queued
-        }
-        let (id, task, reply) = (item.id, item.task, item.reply);
-        let slot = &mut st.workers[index];
-        slot.sent += 1;
-        slot.in_flight.push_back(InFlight {
-            id,
-            task,
-            reply,
-            delivered: true,
-            sent: std::time::Instant::now(),
-        });
-        // Never write under the lock: a busy worker's socket may be full.
-        slot.writing = true;
-        drop(st);
-        let (task, chunk, payload) = (task.to_owned(), item.chunk, item.payload);
-        let call = ToWorker::Call {
-            id,
-            task,
-            chunk,
-            payload,
-        };
-        let written = call.write(&mut out).and_then(|()| out.flush());
-        st = lock(&pool.state);
-        let slot = &mut st.workers[index];
-        slot.writing = false;
-        if written.is_err() {
-            // The worker is gone and never got this item: a report of its
-            // death must not say it was running it.
-            if let Some(f) = slot.in_flight.back_mut() {
-                f.delivered = false;
-            }
-        }
-        if slot.death_pending {
-            pool.changed.notify_all();
-        }
-        if written.is_err() {
-            drop(st);
-            // Ending our reads too lets the receiver report the death.
-            let _ = stream.shutdown(Shutdown::Both);
-            return;
-        }
+        st.workers[index].sender_waiting = true;
+        st = wake.wait(st).unwrap_or_else(PoisonError::into_inner);
+        st.workers[index].sender_waiting = false;
     }
     retire(pool, index, st);
     // Closing our half is the worker's signal to exit.
@@ -157,30 +118,52 @@ fn retire(pool: &Pool, index: usize, mut st: MutexGuard<'_, State>) {
 }
 
 // ANCHOR: receive
-/// The receiver: completes each future as its result arrives. `Ok` when the
+/// The receiver: as results arrive, hands the worker its next queued items
+/// (if small: see `hand_over`), then completes their futures. `Ok` when the
 /// worker closed the connection, `Err` for a frame that makes no sense.
 fn receive(pool: &Shared, index: usize, stream: &UnixStream) -> io::Result<()> {
     let mut input = BufReader::new(stream);
-    while let Some(msg) = FromWorker::read(&mut input)? {
+    let mut done = Vec::new();
+    let ended = receive_into(pool, index, &mut input, &mut done);
+    // However the stream ended, the results already read are the callers'.
+    publish(&mut done);
+    ended
+}
+
+/// Results read but not yet published, with their futures.
+type Done = Vec<(Box<dyn Reply>, Result<Vec<u8>, Error>)>;
+
+fn receive_into(
+    pool: &Shared,
+    index: usize,
+    input: &mut BufReader<&UnixStream>,
+    done: &mut Done,
+) -> io::Result<()> {
+    while let Some(msg) = FromWorker::read(input)? {
         let mut st = lock(&pool.state);
         match msg {
             FromWorker::Done { id, outcome } => {
                 let broken = st.broken.is_some();
                 let slot = &mut st.workers[index];
-                let reply = match slot.complete(id) {
-                    Some(f) => Some(f.reply),
+                match slot.complete(id) {
+                    Some(f) => done.push((f.reply, outcome)),
                     // After a break, the futures were already failed.
-                    _ if broken => None,
+                    _ if broken => {}
                     _ => return Err(bad_data(format!("a result for unknown item {id}"))),
-                };
-                // Room for one more: wake senders before publishing, so the
-                // caller woken by this result finds the worker free (three
-                // sequential submit/result calls use one process).
-                pool.wake_senders(&st);
-                drop(st);
-                if let Some(reply) = reply {
-                    reply.finish(outcome);
                 }
+                // More results already in our buffer (reading them cannot
+                // block): take them first, and refill the worker in one write.
+                if whole_frame(input.buffer()) {
+                    continue;
+                }
+                // The worker has room again: hand it the next items before
+                // publishing, so it works while the callers wake up, and so
+                // a caller woken by this result finds it free (three
+                // sequential submit/result calls use one process). A failed
+                // write shut the socket: the next read ends, and `end` tells.
+                let (st, _) = hand_over(pool, index, st, true);
+                drop(st);
+                publish(done);
             }
             FromWorker::InitFailed { message } => {
                 let pid = st.workers[index].pid;
@@ -193,8 +176,9 @@ fn receive(pool: &Shared, index: usize, stream: &UnixStream) -> io::Result<()> {
                      the process pool is not usable anymore"
                 );
                 let owed = st.break_pool(why);
-                pool.work_ready.notify_all();
+                pool.wake_all_senders(&st);
                 drop(st);
+                publish(done);
                 owed.fail();
             }
             FromWorker::Hello { .. } => return Err(bad_data("a second hello".into())),
@@ -203,6 +187,14 @@ fn receive(pool: &Shared, index: usize, stream: &UnixStream) -> io::Result<()> {
     Ok(())
 }
 // ANCHOR_END: receive
+
+/// Completes the futures of results read. Call without the pool's lock:
+/// completing a future runs its callbacks.
+fn publish(done: &mut Done) {
+    for (reply, outcome) in done.drain(..) {
+        reply.finish(outcome);
+    }
+}
 
 fn bad_data(what: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what)
@@ -224,8 +216,9 @@ fn end(pool: &Shared, index: usize, bad: Option<String>) {
         return;
     }
     // Its socket closed because it exited: the reaper is about to know how.
-    // A write of the sender's is about to fail (or has just succeeded):
-    // wait for it too, so the report knows what reached the worker.
+    // A write to it (by its sender or a submitting thread) is about to fail
+    // (or has just succeeded): wait for it too, so the report knows what
+    // reached the worker.
     st.workers[index].death_pending = true;
     while (bad.is_none() && st.workers[index].status.is_none()) || st.workers[index].writing {
         st = pool
@@ -247,7 +240,7 @@ fn end(pool: &Shared, index: usize, bad: Option<String>) {
         slot.pid
     );
     let owed = st.break_pool(why);
-    pool.work_ready.notify_all();
+    pool.wake_all_senders(&st);
     drop(st);
     owed.fail();
 }

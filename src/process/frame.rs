@@ -7,7 +7,7 @@
 
 use std::io::{self, Read, Write};
 
-use super::wire::{encoding, Wire};
+use super::wire::{encoding, from_bytes, Wire};
 use crate::Error;
 
 /// The largest frame either side accepts. A 16 MiB payload is fine; a
@@ -45,12 +45,19 @@ pub(crate) enum FromWorker {
 // ANCHOR_END: messages
 
 // ANCHOR: read_frame
-/// Reads one frame: `Ok(None)` on a clean end of stream between frames.
+/// A frame being read: its tag, and how many of its bytes are still to come.
 ///
-/// The body is read through `take`, so a length that promises more than the
-/// peer sends ends in an error at end of stream, and memory grows only as
-/// bytes actually arrive.
-pub(crate) fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
+/// Its fields are read one by one, straight from the stream, so a payload
+/// lands in a buffer of its own with no copy to cut it out of the frame.
+pub(crate) struct Frame<'r, R> {
+    pub(crate) tag: u8,
+    left: usize,
+    r: &'r mut R,
+}
+
+/// Reads a frame's length and tag: `Ok(None)` on a clean end of stream
+/// between frames. An absurd length is refused before anything is allocated.
+pub(crate) fn read_frame<R: Read>(r: &mut R) -> io::Result<Option<Frame<'_, R>>> {
     let mut len = [0u8; 4];
     let mut got = 0;
     while got < len.len() {
@@ -67,15 +74,80 @@ pub(crate) fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>>
         let msg = format!("bad frame length {len} (the limit is {MAX_FRAME})");
         return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
     }
-    let mut body = Vec::with_capacity(len.min(1 << 16));
-    r.take(len as u64).read_to_end(&mut body)?;
-    if body.len() < len {
-        return Err(io::ErrorKind::UnexpectedEof.into());
+    let mut tag = [0u8];
+    r.read_exact(&mut tag)?;
+    Ok(Some(Frame {
+        tag: tag[0],
+        left: len - 1,
+        r,
+    }))
+}
+
+impl<R: Read> Frame<'_, R> {
+    /// Counts `n` more bytes as read; a field may not run past the frame.
+    fn claim(&mut self, n: usize) -> io::Result<()> {
+        self.left = self.left.checked_sub(n).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "a field runs past its frame")
+        })?;
+        Ok(())
     }
-    let tag = body.remove(0);
-    Ok(Some((tag, body)))
+
+    /// The next `n` bytes, read through `take`: a length that promises more
+    /// than the peer sends ends in an error at end of stream, not in a wait,
+    /// and memory grows only as bytes actually arrive.
+    fn bytes(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        self.claim(n)?;
+        let mut out = Vec::with_capacity(n.min(1 << 16));
+        (&mut *self.r).take(n as u64).read_to_end(&mut out)?;
+        if out.len() < n {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(out)
+    }
+
+    /// A fixed-size field (`bool`, `u8`, `u32`, `u64`: as long on the wire
+    /// as in memory), read without allocating.
+    fn fixed<T: Wire>(&mut self) -> io::Result<T> {
+        let mut buf = [0u8; 8];
+        let field = &mut buf[..std::mem::size_of::<T>()];
+        self.claim(field.len())?;
+        self.r.read_exact(field)?;
+        from_bytes(field).map_err(bad)
+    }
+
+    /// A `String` field: its `u64` length, then its bytes.
+    fn string(&mut self) -> io::Result<String> {
+        let n = usize::try_from(self.fixed::<u64>()?).unwrap_or(usize::MAX);
+        String::from_utf8(self.bytes(n)?).map_err(|e| bad(encoding(e.to_string())))
+    }
+
+    /// The rest of the frame: its payload, in a buffer of its own.
+    fn rest(mut self) -> io::Result<Vec<u8>> {
+        let n = self.left;
+        self.bytes(n)
+    }
+
+    /// The frame must be used up, or the next one would start mid-field.
+    fn end(self) -> io::Result<()> {
+        match self.left {
+            0 => Ok(()),
+            n => Err(bad(encoding(format!("{n} bytes left over in a frame")))),
+        }
+    }
 }
 // ANCHOR_END: read_frame
+
+/// Whether `buffered` starts with a whole frame, so that reading it next
+/// cannot block.
+pub(crate) fn whole_frame(buffered: &[u8]) -> bool {
+    match buffered.get(..4) {
+        Some(len) => {
+            let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+            buffered.len() - 4 >= len
+        }
+        None => false,
+    }
+}
 
 /// Writes one frame made of `tag`, then `head`, then `tail`.
 fn write_frame(w: &mut impl Write, tag: u8, head: &[u8], tail: &[u8]) -> io::Result<()> {
@@ -88,6 +160,27 @@ fn write_frame(w: &mut impl Write, tag: u8, head: &[u8], tail: &[u8]) -> io::Res
     w.write_all(&[tag])?;
     w.write_all(head)?;
     w.write_all(tail)
+}
+
+/// Writes a `Call` frame from borrowed parts, so the pool's writers need
+/// not build a `ToWorker` (and copy the payload into it) for each item.
+pub(crate) fn write_call(
+    w: &mut impl Write,
+    id: u64,
+    task: &str,
+    chunk: bool,
+    payload: &[u8],
+) -> io::Result<()> {
+    let mut h = Vec::with_capacity(call_len(task, &[]));
+    (id, task.len() as u64).encode(&mut h).map_err(bad)?;
+    h.extend_from_slice(task.as_bytes());
+    chunk.encode(&mut h).map_err(bad)?;
+    write_frame(w, b'C', &h, payload)
+}
+
+/// How many bytes `write_call` puts on the wire, its length prefix included.
+pub(crate) fn call_len(task: &str, payload: &[u8]) -> usize {
+    4 + 1 + 8 + 8 + task.len() + 1 + payload.len()
 }
 
 fn bad(e: Error) -> io::Error {
@@ -111,34 +204,26 @@ impl ToWorker {
                 task,
                 chunk,
                 payload,
-            } => {
-                let h = head(|o| (*id, task.clone(), *chunk).encode(o))?;
-                write_frame(w, b'C', &h, payload)
-            }
+            } => write_call(w, *id, task, *chunk, payload),
         }
     }
 
     /// `Ok(None)` when the pool closed its end: the worker should exit.
     pub(crate) fn read(r: &mut impl Read) -> io::Result<Option<ToWorker>> {
-        let Some((tag, body)) = read_frame(r)? else {
+        let Some(mut frame) = read_frame(r)? else {
             return Ok(None);
         };
-        let mut input = &body[..];
-        let msg = match tag {
+        let msg = match frame.tag {
             b'I' => ToWorker::Init {
-                task: String::decode(&mut input).map_err(bad)?,
-                args: input.to_vec(),
+                task: frame.string()?,
+                args: frame.rest()?,
             },
-            b'C' => {
-                let (id, task, chunk) = <(u64, String, bool)>::decode(&mut input).map_err(bad)?;
-                let payload = input.to_vec();
-                ToWorker::Call {
-                    id,
-                    task,
-                    chunk,
-                    payload,
-                }
-            }
+            b'C' => ToWorker::Call {
+                id: frame.fixed()?,
+                task: frame.string()?,
+                chunk: frame.fixed()?,
+                payload: frame.rest()?,
+            },
             t => return Err(bad(encoding(format!("unknown frame tag {t}")))),
         };
         Ok(Some(msg))
@@ -170,30 +255,30 @@ impl FromWorker {
 
     /// `Ok(None)` when the worker closed its end (it exited).
     pub(crate) fn read(r: &mut impl Read) -> io::Result<Option<FromWorker>> {
-        let Some((tag, body)) = read_frame(r)? else {
+        let Some(mut frame) = read_frame(r)? else {
             return Ok(None);
         };
-        let mut input = &body[..];
-        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-        let msg = match tag {
+        let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+        let msg = match frame.tag {
             b'H' => {
-                let (token, pid) = <(String, u32)>::decode(&mut input).map_err(bad)?;
+                let (token, pid) = (frame.string()?, frame.fixed()?);
+                frame.end()?;
                 FromWorker::Hello { token, pid }
             }
             b'R' => {
-                let (id, kind) = <(u64, u8)>::decode(&mut input).map_err(bad)?;
-                let outcome = match kind {
-                    0 => Ok(input.to_vec()),
+                let id = frame.fixed()?;
+                let outcome = match frame.fixed::<u8>()? {
+                    0 => Ok(frame.rest()?),
                     1 => Err(Error::Panicked {
-                        message: text(input),
+                        message: text(frame.rest()?),
                     }),
-                    2 => Err(encoding(text(input))),
+                    2 => Err(encoding(text(frame.rest()?))),
                     k => return Err(bad(encoding(format!("unknown outcome kind {k}")))),
                 };
                 FromWorker::Done { id, outcome }
             }
             b'F' => FromWorker::InitFailed {
-                message: text(input),
+                message: text(frame.rest()?),
             },
             t => return Err(bad(encoding(format!("unknown frame tag {t}")))),
         };
@@ -208,7 +293,7 @@ mod tests {
     #[test]
     fn a_bogus_length_is_refused_before_anything_is_allocated() {
         let mut input = &u32::MAX.to_le_bytes()[..];
-        let e = read_frame(&mut input).unwrap_err();
+        let e = read_frame(&mut input).err().unwrap();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
     }
 
@@ -217,7 +302,7 @@ mod tests {
         // 1 GiB announced, 3 bytes sent: an error, not a wait or a 1 GiB buffer.
         let mut bytes = (MAX_FRAME as u32).to_le_bytes().to_vec();
         bytes.extend_from_slice(b"Rxx");
-        let e = read_frame(&mut &bytes[..]).unwrap_err();
+        let e = FromWorker::read(&mut &bytes[..]).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
     }
 
@@ -242,6 +327,17 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(ToWorker::read(&mut input).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_field_that_runs_past_its_frame_is_an_error() {
+        // A hello whose name claims 100 bytes in a frame of 10.
+        let mut bytes = 10u32.to_le_bytes().to_vec();
+        bytes.push(b'H');
+        bytes.extend_from_slice(&100u64.to_le_bytes());
+        bytes.push(0);
+        let e = FromWorker::read(&mut &bytes[..]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]

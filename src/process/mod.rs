@@ -17,21 +17,27 @@
 //!  +------------------------------------------------+      |   (pid + secret token)
 //!  | Shared::state, one Mutex for the whole pool:   |      |
 //!  |   queue: VecDeque<Item>   (owned by the pool)  |      |
-//!  |   workers[i]: Slot { in_flight, phase, .. }    |      |
+//!  |   workers[i]: Slot { in_flight, writing, .. }  |      |
 //!  +------------------------------------------------+      |
-//!    | sender thread i sleeps on `work_ready` until an     |
-//!    | item is queued and worker i has room (one item, up  |
-//!    | to MAX_IN_FLIGHT while its tasks are short);        |
-//!    | pops it, set_running_or_notify_cancel():            |
+//!    | hand_over(i): whichever thread finds worker i with  |
+//!    | room (one item; up to MAX_IN_FLIGHT while its tasks |
+//!    | are short) pops the front item and calls            |
+//!    | set_running_or_notify_cancel():                     |
 //!    |      ****  the future becomes RUNNING here  ****    |
 //!    | (or it was cancelled: skipped); moves it to         |
-//!    | workers[i].in_flight                                |
+//!    | workers[i].in_flight, sets `writing`, unlocks:      |
+//!    |  - the submitting thread, if worker i is free;      |
+//!    |  - receiver i, when a result frees room;            |
+//!    |  - sender thread i (asleep on its own condvar) for  |
+//!    |    the initializer, big frames, what was queued     |
+//!    |    before i connected; it also retires worker i     |
 //!    v                                                     |
 //!  Call{id, name, payload} ======= Unix socket =======>    | reads a frame, finds the name
 //!                    (in a 0700 directory; only a hello    | in TASKS, decodes, runs it
 //!                     with the token is served)            | under catch_unwind, encodes
 //!  receiver thread i, blocked in read  <==============     | Done{id, outcome}
-//!    | pops in_flight (the id must match), decodes R,      |
+//!    | pops in_flight (the id must match), hands worker i  |
+//!    | its next item, then decodes R and calls             |
 //!    | set_result / set_exception: FINISHED, callbacks run |
 //!    v                                                     |
 //!  end of stream: a retirement (we closed our half         | exits 0 once our half is
@@ -45,11 +51,20 @@
 //! ```
 // ANCHOR_END: diagram
 //!
+//! A task costs three wake-ups in all: the worker's, the receiver's and
+//! the caller's. Items pass to a worker from a thread that is running
+//! anyway, never through a thread woken only to pass them on; and only the
+//! thread that set `writing` writes to a worker, so frames never
+//! interleave and a death report knows what was delivered.
+//!
 //! Why so many threads? Each one blocks on exactly one thing (a condition
-//! variable, a socket read, a process exit), so none of them ever polls.
+//! variable, a socket read, a process exit), so none of them ever polls;
+//! and no write that might block (a big frame to a busy worker) is made
+//! by a thread that others wait for.
 
 mod conn;
 mod frame;
+mod handover;
 mod map;
 mod pool;
 mod spawn;
@@ -289,7 +304,7 @@ impl ProcessPoolExecutor {
         let cancelled: Vec<Item> = {
             let mut st = lock(&self.pool.state);
             st.shutdown = true;
-            self.pool.work_ready.notify_all();
+            self.pool.wake_all_senders(&st);
             if how.cancel_futures {
                 st.queue.drain(..).collect()
             } else {
@@ -341,7 +356,8 @@ fn submit<T: Wire + Send + 'static>(
         payload,
         reply: Box::new(future.clone()),
     });
-    pool.wake_senders(&st);
+    // A free worker takes it from this very thread: no sender to wake.
+    let mut st = handover::feed(pool, st);
     if st.wants_worker(pool.max_workers) {
         if let Err(e) = spawn::start_worker(pool, &mut st) {
             // With no worker at all, nobody would ever run the item.

@@ -80,7 +80,15 @@ pub(crate) struct InFlight {
     pub(crate) delivered: bool,
     /// When it was handed over.
     pub(crate) sent: Instant,
+    /// Its frame was at most [`SMALL_FRAME`] bytes.
+    pub(crate) small: bool,
 }
+
+/// Payloads up to this size may be written by a thread that must not block
+/// (a submitter, a receiver): with at most [`MAX_IN_FLIGHT`] such frames
+/// unread, they always fit in the socket's buffer, so the write returns at
+/// once even while the worker is busy. Bigger ones are the sender's job.
+pub(crate) const SMALL_FRAME: usize = 16 << 10;
 
 /// Where a worker process is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,9 +116,20 @@ pub(crate) struct Slot {
     /// A handle on the connection, so the reaper can end our reads when
     /// the process dies.
     pub(crate) stream: Option<UnixStream>,
-    /// The sender is writing to the process, without the lock.
+    /// The connection, for whichever thread hands this worker its items.
+    pub(crate) writer: Option<Arc<UnixStream>>,
+    /// The initializer has been sent: others may write to it now.
+    pub(crate) ready: bool,
+    /// Some thread is writing to the process, without the lock: nobody
+    /// else may write to it (frames would interleave) or close it.
     pub(crate) writing: bool,
-    /// The receiver waits for `writing` to clear before reporting a death.
+    /// Its sender thread sleeps here until there is something only it may
+    /// do (see [`State::sender_wanted`]): one condition variable per worker,
+    /// so a change in one worker wakes nobody else's sender.
+    pub(crate) wake: Arc<Condvar>,
+    pub(crate) sender_waiting: bool,
+    /// The receiver waits for `writing` to clear before reporting a death;
+    /// whoever clears it then signals `changed`.
     pub(crate) death_pending: bool,
     /// Its last task came back within `SHORT_TASK`, and when that was.
     pub(crate) short: bool,
@@ -118,7 +137,7 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    /// Whether the sender may hand this worker one more item.
+    /// Whether this worker may be handed one more item.
     pub(crate) fn has_room(&self) -> bool {
         self.in_flight.is_empty() || (self.short && self.in_flight.len() < MAX_IN_FLIGHT)
     }
@@ -146,8 +165,6 @@ pub(crate) struct State {
     /// Workers starting or serving: those `max_workers` limits.
     pub(crate) live: usize,
     pub(crate) next_id: u64,
-    /// Senders blocked on `work_ready`: nobody to wake means no system call.
-    pub(crate) sleeping: usize,
     /// Threads of ours not yet finished, and their handles.
     pub(crate) threads: usize,
     pub(crate) handles: Vec<JoinHandle<()>>,
@@ -160,9 +177,6 @@ pub(crate) struct State {
 /// Everything the pool's handle, its threads and its `Map`s share.
 pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
-    /// Senders sleep here until an item is queued, room frees up in their
-    /// worker, or the pool closes or breaks.
-    pub(crate) work_ready: Condvar,
     /// Signalled when a reaper records an exit status or a thread ends.
     pub(crate) changed: Condvar,
     pub(crate) max_workers: usize,
@@ -180,7 +194,6 @@ impl State {
             workers: Vec::new(),
             live: 0,
             next_id: 0,
-            sleeping: 0,
             threads: 0,
             handles: Vec::new(),
             shutdown: false,
@@ -216,6 +229,22 @@ impl State {
         self.broken.is_none() && self.live < max_workers && self.queue.len() > free
     }
     // ANCHOR_END: wants_worker
+
+    /// Whether worker `index`'s sender must wake: to retire its worker
+    /// (pool broken or shut down with nothing queued, `max_tasks_per_child`
+    /// reached), or for an item it has room for that the submitting and
+    /// receiving threads left to it (too big for them to write). Never
+    /// while another thread writes: closing the socket would cut its frame.
+    pub(crate) fn sender_wanted(&self, index: usize, max_tasks_per_child: Option<usize>) -> bool {
+        let s = &self.workers[index];
+        let retiring = max_tasks_per_child.is_some_and(|n| s.sent >= n);
+        let work = s.ready && s.has_room() && !self.queue.is_empty();
+        !s.writing
+            && (self.broken.is_some()
+                || retiring
+                || (self.shutdown && self.queue.is_empty())
+                || work)
+    }
 
     /// Breaks the pool with `why` (the first reason wins) and takes every
     /// future it still owes, queued or in flight. Drop the lock, then
@@ -255,7 +284,6 @@ impl Shared {
     ) -> Shared {
         Shared {
             state: Mutex::new(State::new()),
-            work_ready: Condvar::new(),
             changed: Condvar::new(),
             max_workers,
             max_tasks_per_child,
@@ -292,10 +320,20 @@ impl Shared {
         }
     }
 
-    /// Wakes the senders if any sleeps.
+    /// Wakes each sleeping sender that has something to do; in the steady
+    /// state none has, and this makes no system call.
     pub(crate) fn wake_senders(&self, state: &State) {
-        if state.sleeping > 0 {
-            self.work_ready.notify_all();
+        for (i, s) in state.workers.iter().enumerate() {
+            if s.sender_waiting && state.sender_wanted(i, self.max_tasks_per_child) {
+                s.wake.notify_one();
+            }
+        }
+    }
+
+    /// Wakes every sleeping sender: the pool shut down or broke.
+    pub(crate) fn wake_all_senders(&self, state: &State) {
+        for s in state.workers.iter().filter(|s| s.sender_waiting) {
+            s.wake.notify_one();
         }
     }
 }

@@ -111,7 +111,11 @@ pub(crate) fn start_worker(pool: &Pool, state: &mut State) -> Result<(), Error> 
         sent: 0,
         status: None,
         stream: None,
+        writer: None,
+        ready: false,
         writing: false,
+        wake: Default::default(),
+        sender_waiting: false,
         death_pending: false,
         short: false,
         last_done: None,
@@ -225,7 +229,7 @@ fn never_connected(pool: &Pool, mut st: std::sync::MutexGuard<'_, State>, index:
     );
     st.live -= 1;
     let owed = st.break_pool(why);
-    pool.work_ready.notify_all();
+    pool.wake_all_senders(&st);
     drop(st);
     owed.fail();
 }

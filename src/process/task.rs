@@ -163,7 +163,7 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Erro
     outcome.unwrap_or_else(|payload| {
         let message = panic_message(&*payload);
         let message = match LOCATION.with(|cell| cell.borrow_mut().take()) {
-            Some(at) => format!("panicked at {at}: {message}"),
+            Some(at) => format!("{message} (at {at})"),
             None => message,
         };
         Err(Error::Panicked { message })

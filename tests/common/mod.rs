@@ -6,13 +6,16 @@
 //! Every wait here gives up after `BOUND` with a panic, so that a bug in the
 //! pool makes a test fail instead of hanging the whole run. Inside a task
 //! that panic becomes the task's `Error::Panicked`, which the test then sees.
+//! [`AbandonOnPanic`] covers the one wait a test cannot bound itself: the
+//! pool's own `Drop`.
 
 // Each chapter uses only some of these helpers.
 #![allow(dead_code)]
 
 pub mod remote;
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::ops::Deref;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long any test waits for a thing that should happen almost at once.
@@ -40,19 +43,25 @@ impl Gate {
     }
 
     pub fn open(&self) {
-        *self.open.lock().unwrap() = true;
+        *self.open.lock().unwrap_or_else(PoisonError::into_inner) = true;
         self.opened.notify_all();
     }
 
     /// Blocks until the gate is open; panics if it stays shut past its bound.
     pub fn wait(&self) {
-        let mut open = self.open.lock().unwrap();
+        // A waiter that gave up panicked holding the lock; the others must
+        // still give up with the same clear message, not a `PoisonError`.
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         while !*open {
-            let left = self
-                .expires
-                .checked_duration_since(Instant::now())
-                .expect("a gate stayed shut for the whole bound");
-            open = self.opened.wait_timeout(open, left).unwrap().0;
+            let Some(left) = self.expires.checked_duration_since(Instant::now()) else {
+                drop(open);
+                panic!("a gate stayed shut for the whole bound");
+            };
+            open = self
+                .opened
+                .wait_timeout(open, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 }
@@ -75,19 +84,47 @@ impl Rendezvous {
     }
 
     pub fn wait(&self) {
-        let mut arrived = self.arrived.lock().unwrap();
+        let mut arrived = self.arrived.lock().unwrap_or_else(PoisonError::into_inner);
         *arrived += 1;
         self.all_here.notify_all();
         let (arrived, timeout) = self
             .all_here
             .wait_timeout_while(arrived, BOUND, |a| *a < self.n)
-            .unwrap();
-        assert!(
-            !timeout.timed_out(),
-            "only {} of {} threads met",
-            *arrived,
-            self.n
-        );
+            .unwrap_or_else(PoisonError::into_inner);
+        let met = *arrived;
+        drop(arrived); // panic, if at all, without poisoning the others' lock
+        assert!(!timeout.timed_out(), "only {met} of {} threads met", self.n);
+    }
+}
+
+/// A pool that a failing test abandons instead of shutting down.
+///
+/// Dropping a pool waits for its threads. When the bug a test reports has
+/// left one of them stuck (a callback run under a lock deadlocks its own
+/// thread), that wait would hang the run instead of showing the failure; so
+/// while the test is panicking, the guard forgets the pool and leaves its
+/// threads to the end of the process. A passing test drops it as usual.
+pub struct AbandonOnPanic<P>(Option<P>);
+
+impl<P> AbandonOnPanic<P> {
+    pub fn new(pool: P) -> AbandonOnPanic<P> {
+        AbandonOnPanic(Some(pool))
+    }
+}
+
+impl<P> Deref for AbandonOnPanic<P> {
+    type Target = P;
+
+    fn deref(&self) -> &P {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl<P> Drop for AbandonOnPanic<P> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            std::mem::forget(self.0.take());
+        }
     }
 }
 

@@ -1,0 +1,176 @@
+//! Handing queued work items to a worker: whichever thread finds a worker
+//! with room does it (the submitting thread, the worker's receiver after a
+//! result, or the worker's sender), so in the steady state no thread is
+//! woken just to pass an item along.
+
+use std::io::{self, Write};
+use std::net::Shutdown;
+use std::os::unix::net::UnixStream;
+use std::sync::MutexGuard;
+use std::time::Instant;
+
+use super::frame::{call_len, write_call};
+use super::pool::{InFlight, Phase, Shared, State, SMALL_FRAME};
+use crate::future::lock;
+
+/// An item on its way out, its future already running.
+struct Call {
+    id: u64,
+    task: &'static str,
+    chunk: bool,
+    payload: Vec<u8>,
+}
+
+// ANCHOR: hand_over
+/// Hands worker `index` queued items while it has room, writing them
+/// without the lock. Where an item leaves the queue, its future becomes
+/// RUNNING (or, if it was cancelled while queued, it is skipped).
+///
+/// `small_only`: the caller must not block (a submitter, a receiver), so it
+/// writes only small frames behind small frames, which fit in the socket's
+/// buffer; anything else is left for the sender. Only the thread that set
+/// `writing` writes, so frames never interleave, and a death report waits
+/// for it to learn what was delivered. Returns false if the write failed:
+/// the worker is gone, and the connection is shut so its receiver sees it.
+pub(crate) fn hand_over<'a>(
+    pool: &'a Shared,
+    index: usize,
+    mut st: MutexGuard<'a, State>,
+    small_only: bool,
+) -> (MutexGuard<'a, State>, bool) {
+    loop {
+        let slot = &st.workers[index];
+        if slot.phase != Phase::Serving || !slot.ready || slot.writing || st.broken.is_some() {
+            break;
+        }
+        let mut calls = Vec::new();
+        while let Some(item) = st.queue.front() {
+            let slot = &st.workers[index];
+            let small = item.payload.len() <= SMALL_FRAME;
+            let retiring = pool.max_tasks_per_child.is_some_and(|n| slot.sent >= n);
+            let behind_small = slot.in_flight.iter().all(|f| f.small);
+            if !slot.has_room() || retiring || (small_only && !(small && behind_small)) {
+                break;
+            }
+            let item = st.queue.pop_front().expect("just seen");
+            if !item.reply.start() {
+                continue; // cancelled while queued
+            }
+            let slot = &mut st.workers[index];
+            slot.sent += 1;
+            slot.in_flight.push_back(InFlight {
+                id: item.id,
+                task: item.task,
+                reply: item.reply,
+                delivered: true,
+                sent: Instant::now(),
+                small,
+            });
+            calls.push(Call {
+                id: item.id,
+                task: item.task,
+                chunk: item.chunk,
+                payload: item.payload,
+            });
+        }
+        if calls.is_empty() {
+            break;
+        }
+        // Never write under the lock: a busy worker's socket may be full.
+        let slot = &mut st.workers[index];
+        slot.writing = true;
+        let writer = slot.writer.clone().expect("a serving worker has a writer");
+        drop(st);
+        let (whole, written) = write_calls(&writer, &calls);
+        st = lock(&pool.state);
+        let slot = &mut st.workers[index];
+        slot.writing = false;
+        if written.is_err() {
+            // These never reached the worker: a report of its death must
+            // not say it was running them.
+            for f in &mut slot.in_flight {
+                if calls[whole..].iter().any(|c| c.id == f.id) {
+                    f.delivered = false;
+                }
+            }
+        }
+        if slot.death_pending {
+            pool.changed.notify_all();
+        }
+        if written.is_err() {
+            // Ending our reads too lets the receiver report the death.
+            let _ = writer.shutdown(Shutdown::Both);
+            pool.wake_senders(&st);
+            return (st, false);
+        }
+    }
+    pool.wake_senders(&st);
+    (st, true)
+}
+// ANCHOR_END: hand_over
+
+/// Offers the queue to every worker with room, idle ones first, from a
+/// thread that must not block (the submitting one).
+pub(crate) fn feed<'a>(pool: &'a Shared, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+    let mut free: Vec<(usize, usize)> = st
+        .workers
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.phase == Phase::Serving && s.ready && !s.writing && s.has_room())
+        .map(|(i, s)| (s.in_flight.len(), i))
+        .collect();
+    free.sort_unstable();
+    for (_, index) in free {
+        if st.queue.is_empty() {
+            break;
+        }
+        st = hand_over(pool, index, st, true).0;
+    }
+    st
+}
+
+/// Writes the calls' frames, small ones gathered into one system call.
+/// Returns how many went out whole, and the error that stopped the rest.
+fn write_calls(stream: &UnixStream, calls: &[Call]) -> (usize, io::Result<()>) {
+    let mut out = Counted { w: stream, n: 0 };
+    let mut gathered = Vec::new();
+    let result = calls.iter().try_for_each(|c| {
+        if c.payload.len() <= SMALL_FRAME {
+            write_call(&mut gathered, c.id, c.task, c.chunk, &c.payload)
+        } else {
+            // Not copied: its bytes go straight from its own buffer.
+            out.write_all(&gathered)?;
+            gathered.clear();
+            write_call(&mut out, c.id, c.task, c.chunk, &c.payload)
+        }
+    });
+    let result = result.and_then(|()| out.write_all(&gathered));
+    let mut end = 0;
+    let whole = calls
+        .iter()
+        .take_while(|c| {
+            end += call_len(c.task, &c.payload);
+            end <= out.n
+        })
+        .count();
+    (whole, result)
+}
+
+/// Counts the bytes the socket accepted, to tell which frames got through.
+struct Counted<'a> {
+    w: &'a UnixStream,
+    n: usize,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut w = self.w;
+        let n = w.write(buf)?;
+        self.n += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
