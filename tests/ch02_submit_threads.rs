@@ -37,6 +37,34 @@ fn submit_returns_futures_whose_results_are_the_cubes() {
 }
 
 #[test]
+fn each_new_thread_runs_the_task_it_was_started_for() {
+    // Python's `Thread.start()` waits until the thread runs, so there task 1
+    // lands on `Thread_0`, task 2 on `Thread_1`, and so on; here each new
+    // thread is handed the task that made the pool start it. The gate keeps
+    // every thread busy, so no thread is idle to take another's task.
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(5)
+        .thread_name_prefix("Thread")
+        .build()
+        .unwrap();
+    let gate = Gate::new();
+    let futures: Vec<_> = (0..5)
+        .map(|_| {
+            let gate = Arc::clone(&gate);
+            pool.submit(move || {
+                gate.wait();
+                thread_name()
+            })
+            .unwrap()
+        })
+        .collect();
+    gate.open();
+    for (n, f) in futures.iter().enumerate() {
+        assert_eq!(f.result_timeout(BOUND).unwrap(), format!("Thread_{n}"));
+    }
+}
+
+#[test]
 fn tasks_run_at_the_same_time_on_different_threads() {
     // Five tasks that can only return once all five are running: a pool
     // that ran them one by one would never get past the first.

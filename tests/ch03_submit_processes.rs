@@ -1,15 +1,14 @@
 //! §3 of the article: `submit` on a pool of processes. Workers are this
 //! test binary, re-executed; `worker_test!` below is their way in.
 
+mod common;
+
 use std::collections::HashSet;
-use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::remote::{wait_at, RemoteGate};
 use concurrent_futures::process::{Registered, Task, Wire};
 use concurrent_futures::{Error, MapOptions, ProcessPoolExecutor, Shutdown};
 
@@ -40,13 +39,10 @@ fn boom(x: u64) -> u64 {
     x
 }
 
-/// Connects to the test's socket at `path`, says its pid, then blocks until
-/// the test writes a byte or hangs up: a latch across processes.
+/// Waits at the test's `RemoteGate` (tests/common/remote.rs) until it opens:
+/// a latch across processes. Returns this worker's pid.
 fn gate(path: String) -> u32 {
-    let mut s = UnixStream::connect(path).expect("the test's gate socket");
-    s.write_all(&std::process::id().to_le_bytes()).unwrap();
-    let _ = s.read(&mut [0u8; 1]);
-    std::process::id()
+    wait_at(&path)
 }
 
 const CUBE: Task<u64, u64> = Task::new("cube", cube);
@@ -57,51 +53,6 @@ const GATE: Task<String, u32> = Task::new("gate", gate);
 const TASKS: &[&dyn Registered] = &[&CUBE, &PID, &CHATTY, &BOOM, &GATE];
 
 concurrent_futures::worker_test!(TASKS);
-
-/// The test's end of `gate`.
-struct Gate {
-    path: PathBuf,
-    listener: UnixListener,
-}
-
-impl Gate {
-    fn new() -> Gate {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "cf-ch03-{}-{}.sock",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let path = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path).unwrap();
-        Gate { path, listener }
-    }
-
-    fn arg(&self) -> String {
-        self.path.to_str().unwrap().to_owned()
-    }
-
-    /// Waits (boundedly) until a `gate` task is running; its pid and the
-    /// connection that releases it.
-    fn running(&self) -> (u32, UnixStream) {
-        let listener = self.listener.try_clone().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            let mut pid = [0u8; 4];
-            s.read_exact(&mut pid).unwrap();
-            let _ = tx.send((u32::from_le_bytes(pid), s));
-        });
-        rx.recv_timeout(LONG).expect("the gate task never started")
-    }
-}
-
-impl Drop for Gate {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
 
 /// True if `pid` is a child of this process that has not been reaped.
 fn is_our_child(pid: u32) -> bool {
@@ -271,11 +222,11 @@ fn drop_waits_for_every_queued_task() {
 
 #[test]
 fn futures_not_yet_handed_to_a_worker_stay_cancellable() {
-    let gate = Gate::new();
+    let gate = RemoteGate::new();
     let pool = ProcessPoolExecutor::new(1).unwrap();
     let blocker = pool.submit(&GATE, gate.arg()).unwrap();
     let queued: Vec<_> = (0..6).map(|i| pool.submit(&CUBE, i).unwrap()).collect();
-    let (_, release) = gate.running();
+    gate.arrived();
     assert!(blocker.running());
     // Nothing more goes to a busy worker: every queued item is still pending.
     let cancelled = queued.iter().filter(|f| f.cancel()).count();
@@ -284,7 +235,7 @@ fn futures_not_yet_handed_to_a_worker_stay_cancellable() {
         wait: false,
         cancel_futures: false,
     });
-    drop(release);
+    gate.open();
     assert!(blocker.result_timeout(LONG).is_ok());
     drop(pool);
     for f in queued.iter().filter(|f| !f.cancelled()) {
@@ -389,17 +340,17 @@ fn map_with_buffersize_consumes_an_endless_input() {
 
 #[test]
 fn shutdown_with_cancel_futures_cancels_what_no_worker_has_taken() {
-    let gate = Gate::new();
+    let gate = RemoteGate::new();
     let pool = ProcessPoolExecutor::new(1).unwrap();
     let blocker = pool.submit(&GATE, gate.arg()).unwrap();
     let queued: Vec<_> = (0..5).map(|i| pool.submit(&CUBE, i).unwrap()).collect();
-    let (pid, release) = gate.running();
+    let pid = gate.arrived();
     pool.shutdown_with(Shutdown {
         wait: false,
         cancel_futures: true,
     });
     assert!(queued.iter().all(|f| f.cancelled()));
-    drop(release);
+    gate.open();
     assert_eq!(blocker.result_timeout(LONG), Ok(pid));
     drop(pool);
     assert!(!is_our_child(pid));

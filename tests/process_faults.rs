@@ -26,14 +26,13 @@
 //! Where the pool breaks, the message names the worker (index and pid), how
 //! it ended (exit code or signal) and which task it was running.
 
-use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::remote::{wait_at, RemoteGate};
 use concurrent_futures::process::{serve_if_worker, Registered, Task, Wire};
 use concurrent_futures::{Error, Future, MapOptions, ProcessPoolExecutor};
 
@@ -95,13 +94,10 @@ fn pid(_: ()) -> u32 {
     std::process::id()
 }
 
-/// Connects to the test's socket at `path`, says its pid, then blocks until
-/// the test writes a byte or hangs up: a latch across processes.
+/// Waits at the test's `RemoteGate` (tests/common/remote.rs) until it opens:
+/// a latch across processes. Returns this worker's pid.
 fn gate(path: String) -> u32 {
-    let mut s = UnixStream::connect(path).expect("the test's gate socket");
-    s.write_all(&std::process::id().to_le_bytes()).unwrap();
-    let _ = s.read(&mut [0u8; 1]);
-    std::process::id()
+    wait_at(&path)
 }
 
 const FRAGILE_ID: Task<Fragile, Fragile> = Task::new("fragile_id", fragile_id);
@@ -136,51 +132,6 @@ const FORGETFUL: &str = "CF_FAULTS_FORGET_TO_SERVE";
 fn __concurrent_futures_worker() {
     if std::env::var_os(FORGETFUL).is_none() {
         serve_if_worker(TASKS)
-    }
-}
-
-/// The test's end of `gate`.
-struct Gate {
-    path: PathBuf,
-    listener: UnixListener,
-}
-
-impl Gate {
-    fn new() -> Gate {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "cf-faults-{}-{}.sock",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let path = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path).unwrap();
-        Gate { path, listener }
-    }
-
-    fn arg(&self) -> String {
-        self.path.to_str().unwrap().to_owned()
-    }
-
-    /// Waits (boundedly) until a `gate` task runs; its pid and the
-    /// connection that releases it.
-    fn running(&self) -> (u32, UnixStream) {
-        let listener = self.listener.try_clone().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            let mut pid = [0u8; 4];
-            s.read_exact(&mut pid).unwrap();
-            let _ = tx.send((u32::from_le_bytes(pid), s));
-        });
-        rx.recv_timeout(LONG).expect("the gate task never started")
-    }
-}
-
-impl Drop for Gate {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -289,14 +240,14 @@ fn a_task_missing_from_the_table_fails_only_its_future_and_says_the_fix() {
 
 #[test]
 fn process_exit_in_a_task_breaks_the_pool_with_the_exit_code() {
-    let gate = Gate::new();
+    let gate = RemoteGate::new();
     let pool = ProcessPoolExecutor::new(1).unwrap();
     // The gate holds the worker until everything is queued behind `exit`.
     let first = pool.submit(&GATE, gate.arg()).unwrap();
     let dying = pool.submit(&EXIT, 3).unwrap();
     let queued: Vec<_> = (0..4).map(|i| pool.submit(&CUBE, i).unwrap()).collect();
-    let (pid, release) = gate.running();
-    drop(release);
+    let pid = gate.arrived();
+    gate.open();
     assert_eq!(first.result_timeout(LONG), Ok(pid));
     let message = broken_message(&dying);
     let expected =
@@ -310,13 +261,13 @@ fn process_exit_in_a_task_breaks_the_pool_with_the_exit_code() {
 
 #[test]
 fn abort_in_a_task_breaks_the_pool_with_the_signal() {
-    let gate = Gate::new();
+    let gate = RemoteGate::new();
     let pool = ProcessPoolExecutor::new(1).unwrap();
     let first = pool.submit(&GATE, gate.arg()).unwrap();
     let dying = pool.submit(&ABORT, ()).unwrap();
     let queued: Vec<_> = (0..4).map(|i| pool.submit(&CUBE, i).unwrap()).collect();
-    let (pid, release) = gate.running();
-    drop(release);
+    let pid = gate.arrived();
+    gate.open();
     assert_eq!(first.result_timeout(LONG), Ok(pid));
     let message = broken_message(&dying);
     let expected = format!(
@@ -331,11 +282,11 @@ fn abort_in_a_task_breaks_the_pool_with_the_signal() {
 
 #[test]
 fn sigkill_while_running_a_task_breaks_the_pool_naming_the_task() {
-    let gate = Gate::new();
+    let gate = RemoteGate::new();
     let pool = ProcessPoolExecutor::new(1).unwrap();
     let running = pool.submit(&GATE, gate.arg()).unwrap();
     let queued: Vec<_> = (0..4).map(|i| pool.submit(&CUBE, i).unwrap()).collect();
-    let (pid, _release) = gate.running();
+    let pid = gate.arrived();
     kill9(pid);
     let message = broken_message(&running);
     let expected = format!(
@@ -472,11 +423,11 @@ fn a_stray_worker_starts_no_workers() {
 
 #[test]
 fn shutdown_while_a_worker_dies_returns_and_fails_what_was_owed() {
-    let gate = Gate::new();
+    let gate = RemoteGate::new();
     let pool = ProcessPoolExecutor::new(1).unwrap();
     let running = pool.submit(&GATE, gate.arg()).unwrap();
     let queued: Vec<_> = (0..4).map(|i| pool.submit(&CUBE, i).unwrap()).collect();
-    let (pid, _release) = gate.running();
+    let pid = gate.arrived();
     let (done_tx, done) = mpsc::channel();
     std::thread::scope(|s| {
         s.spawn(|| {
