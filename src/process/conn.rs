@@ -209,12 +209,11 @@ fn end(pool: &Shared, index: usize, bad: Option<String>) {
     let slot = &mut st.workers[index];
     let was = std::mem::replace(&mut slot.phase, Phase::Gone);
     slot.stream = None;
-    if was != Phase::Closing {
-        st.live -= 1;
+    if bad.is_none() && was == Phase::Closing && slot.in_flight.is_empty() {
+        return; // a retirement: `retire` already stopped counting it as live
     }
-    if bad.is_none() && was == Phase::Closing && st.workers[index].in_flight.is_empty() {
-        return;
-    }
+    // A death. It stays counted in `live` until the pool is broken below, so
+    // that no replacement can start meanwhile and run work the break must fail.
     // Its socket closed because it exited: the reaper is about to know how.
     // A write to it (by its sender or a submitting thread) is about to fail
     // (or has just succeeded): wait for it too, so the report knows what
@@ -240,6 +239,9 @@ fn end(pool: &Shared, index: usize, bad: Option<String>) {
         slot.pid
     );
     let owed = st.break_pool(why);
+    if was != Phase::Closing {
+        st.live -= 1;
+    }
     pool.wake_all_senders(&st);
     drop(st);
     owed.fail();
