@@ -3,7 +3,7 @@
 //! Thread pools, process pools, [`Future`]s with cancel and callbacks, `map`
 //! with a timeout and chunks, [`wait`] and [`as_completed`]: the same names and
 //! the same behaviour as CPython's module, built on std's `Mutex`, `Condvar`
-//! and threads, with no dependencies and no `unsafe`.
+//! and threads, with no dependencies and no unsafe code (`forbid(unsafe_code)`).
 //!
 //! # Hello, world
 //!
