@@ -14,25 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 
-use common::{Gate, BOUND};
+use common::{held_pool, Gate, BOUND};
 use concurrent_futures::{Error, Future, Shutdown, ThreadPoolExecutor};
-
-/// A one-worker pool whose worker is held at `gate` by a first task, so that
-/// everything submitted after it waits in the queue. Returns once that first
-/// task is running.
-fn held_pool(gate: &Arc<Gate>) -> (ThreadPoolExecutor, Future<()>) {
-    let pool = ThreadPoolExecutor::new(1).unwrap();
-    let (started_tx, started) = mpsc::channel();
-    let gate = Arc::clone(gate);
-    let blocker = pool
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            gate.wait();
-        })
-        .unwrap();
-    started.recv_timeout(BOUND).unwrap();
-    (pool, blocker)
-}
 
 /// Submits `n` tasks that count themselves in `ran`.
 fn submit_counted(pool: &ThreadPoolExecutor, n: usize, ran: &Arc<AtomicUsize>) -> Vec<Future<()>> {

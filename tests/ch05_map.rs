@@ -16,27 +16,11 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{thread_name, Gate, Rendezvous, BOUND};
-use concurrent_futures::{Error, Future, MapOptions, ThreadPoolExecutor};
+use common::{held_pool, thread_name, Gate, Rendezvous, BOUND};
+use concurrent_futures::{Error, MapOptions, ThreadPoolExecutor};
 
 fn cube(x: u64) -> u64 {
     x.pow(3)
-}
-
-/// A one-worker pool whose worker is held at `gate` by a task submitted
-/// before the test's `map`, so that every item of that `map` stays pending.
-fn held_pool(gate: &Arc<Gate>) -> (ThreadPoolExecutor, Future<()>) {
-    let pool = ThreadPoolExecutor::new(1).unwrap();
-    let (started_tx, started) = mpsc::channel();
-    let gate = Arc::clone(gate);
-    let blocker = pool
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            gate.wait();
-        })
-        .unwrap();
-    started.recv_timeout(BOUND).unwrap();
-    (pool, blocker)
 }
 
 /// Which items a `map`'s function was called on, in call order.

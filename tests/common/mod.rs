@@ -15,7 +15,9 @@
 pub mod remote;
 
 use std::ops::Deref;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
+
+use concurrent_futures::{Future, ThreadPoolExecutor};
 use std::time::{Duration, Instant};
 
 /// How long any test waits for a thing that should happen almost at once.
@@ -134,4 +136,21 @@ pub fn thread_name() -> String {
         .name()
         .unwrap_or("<unnamed>")
         .to_owned()
+}
+
+/// A one-worker pool whose worker is held at `gate` by a first task, so that
+/// everything submitted after it waits in the queue (pending, cancellable).
+/// Returns once that first task is running.
+pub fn held_pool(gate: &Arc<Gate>) -> (ThreadPoolExecutor, Future<()>) {
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let gate = Arc::clone(gate);
+    let blocker = pool
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            gate.wait();
+        })
+        .unwrap();
+    started.recv_timeout(BOUND).unwrap();
+    (pool, blocker)
 }
