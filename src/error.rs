@@ -58,6 +58,14 @@ pub enum Error {
         /// What failed to encode or decode, and where.
         message: String,
     },
+    /// A running task was stopped: its time limit ran out, or
+    /// [`Future::kill`](crate::Future::kill) was called. CPython has no
+    /// such error; pebble, which can stop a task, raises `ProcessExpired`
+    /// or `TimeoutError`.
+    Killed {
+        /// Which task, in which worker, and why it was stopped.
+        message: String,
+    },
 }
 
 impl Error {
@@ -76,6 +84,7 @@ impl Error {
             Error::InvalidState { .. } => "InvalidStateError",
             Error::InvalidArgument { .. } => "ValueError",
             Error::Encoding { .. } => "PicklingError",
+            Error::Killed { .. } => "ProcessExpired",
         }
     }
 
@@ -100,6 +109,7 @@ impl fmt::Display for Error {
             Error::Timeout { message } => f.write_str(message),
             Error::Panicked { message } => write!(f, "task panicked: {message}"),
             Error::BrokenPool { message } => f.write_str(message),
+            Error::Killed { message } => write!(f, "task killed: {message}"),
             Error::Shutdown => f.write_str("cannot schedule new futures after shutdown"),
             Error::InvalidState { message }
             | Error::InvalidArgument { message }

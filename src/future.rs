@@ -6,7 +6,9 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::callbacks::Callback;
@@ -26,7 +28,8 @@ pub(crate) enum State {
     Cancelled,
     /// A worker took it from the queue, saw it was cancelled and skipped it.
     CancelledAndNotified,
-    /// The task returned or panicked; the outcome is stored.
+    /// The task returned or panicked; the outcome is stored (a value moved
+    /// out by `into_result` or `.await` leaves `outcome` empty).
     Finished,
 }
 // ANCHOR_END: states
@@ -61,7 +64,17 @@ pub(crate) struct Cell<T> {
     /// Threads blocked in `changed.wait`: lets `finish` skip the wake-up
     /// system call in the common case where nobody is waiting yet.
     sleepers: usize,
+    /// One slot per `.await` in progress (see `awaiting.rs`): each holds the
+    /// waker of its latest poll; `None` once that awaitable is dropped, so
+    /// the slot can be reused.
+    pub(crate) wakers: Vec<Option<Waker>>,
+    /// How the executor running this task stops it (see `stopping.rs`);
+    /// dropped when the future is done.
+    pub(crate) kill_hook: Option<KillHook>,
 }
+
+/// An executor's way to stop a running task: `true` if it stopped it.
+pub(crate) type KillHook = Box<dyn FnOnce() -> bool + Send + 'static>;
 
 impl<T> Cell<T> {
     pub(crate) fn is_done(&self) -> bool {
@@ -72,7 +85,40 @@ impl<T> Cell<T> {
 struct Inner<T> {
     cell: Mutex<Cell<T>>,
     changed: Condvar,
+    id: FutureId,
 }
+
+// ANCHOR: future_id
+/// A future's identity: a plain number, `Copy + Eq + Hash + Ord`, to key a
+/// map by future (Python's dict of futures) without clippy's
+/// `mutable_key_type` objecting to a key that holds a lock.
+///
+/// Every future gets its own when it is made, and keeps it: clones share it,
+/// and no later future reuses it, even after this one is dropped. Ids grow in
+/// the order futures were made, so sorting by id is submission order.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use concurrent_futures::{as_completed, ThreadPoolExecutor};
+///
+/// let pool = ThreadPoolExecutor::new(2).unwrap();
+/// let futures: Vec<_> = (1..=3_u64).map(|i| pool.submit(move || i * 10).unwrap()).collect();
+/// let names: HashMap<_, _> = futures.iter().zip(["a", "b", "c"]).map(|(f, n)| (f.id(), n)).collect();
+/// for f in as_completed(&futures) {
+///     let f = f.unwrap();
+///     let value = f.result().unwrap();
+///     assert_eq!(names[&f.id()], ["a", "b", "c"][(value / 10 - 1) as usize]);
+/// }
+/// assert!(futures[0].id() < futures[1].id());
+/// assert_eq!(futures[0].id(), futures[0].clone().id());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FutureId(u64);
+// ANCHOR_END: future_id
+
+/// The next future's id. Relaxed is enough: ids need to be distinct, and
+/// a future reaches another thread only through a lock or a channel.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// A handle to the outcome of one task: Python's `concurrent.futures.Future`.
 ///
@@ -121,14 +167,30 @@ impl<T> Future<T> {
                     callbacks: Vec::new(),
                     waiters: Vec::new(),
                     sleepers: 0,
+                    wakers: Vec::new(),
+                    kill_hook: None,
                 }),
                 changed: Condvar::new(),
+                id: FutureId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
             }),
         }
     }
 
     pub(crate) fn cell(&self) -> MutexGuard<'_, Cell<T>> {
         lock(&self.inner.cell)
+    }
+
+    /// This future's identity, shared by its clones: a key for maps and
+    /// sets of futures (see [`FutureId`]).
+    ///
+    /// ```
+    /// use concurrent_futures::Future;
+    /// let (a, b) = (Future::<u8>::new(), Future::<u8>::new());
+    /// assert_eq!(a.id(), a.clone().id());
+    /// assert_ne!(a.id(), b.id());
+    /// ```
+    pub fn id(&self) -> FutureId {
+        self.inner.id
     }
 
     /// True while a worker runs the task.
@@ -197,9 +259,38 @@ impl<T> Future<T> {
         let cell = self.wait_until(deadline)?;
         match &cell.outcome {
             Some(outcome) => outcome.clone(),
-            None => Err(Error::Cancelled),
+            None => Err(absent(&cell)),
         }
     }
+
+    // ANCHOR: into_result
+    /// The task's return value, moved out of the future instead of cloned:
+    /// for a `T` that is not `Clone`, such as `std::io::Result<File>`. Waits
+    /// as long as it takes, like [`result`](Future::result).
+    ///
+    /// The value can be moved out once. If other handles to this future
+    /// exist (clones, or the ones `wait` and `as_completed` hand back), they
+    /// still see the future finished and `exception()` still says it
+    /// succeeded, but their `result()` and `into_result()` answer
+    /// `Err(Error::InvalidState)`: the value is gone. An error is not moved
+    /// (errors are `Clone`): every handle sees it. Awaiting a future
+    /// (`.await`) moves the value out in the same way.
+    ///
+    /// ```
+    /// use std::io;
+    /// use concurrent_futures::{Error, ThreadPoolExecutor};
+    ///
+    /// let pool = ThreadPoolExecutor::new(1).unwrap();
+    /// // `io::Error` is not `Clone`, so `result()` is not available here.
+    /// let f = pool.submit(|| -> io::Result<String> { Ok("read".into()) }).unwrap();
+    /// let other = f.clone();
+    /// assert_eq!(f.into_result().unwrap().unwrap(), "read");
+    /// assert!(matches!(other.into_result(), Err(Error::InvalidState { .. })));
+    /// ```
+    pub fn into_result(self) -> Result<T, Error> {
+        self.take_until(None)
+    }
+    // ANCHOR_END: into_result
 
     /// The error the task failed with: `Ok(None)` if it succeeded,
     /// `Ok(Some(e))` if it failed, `Err(Error::Cancelled)` if it was cancelled.
@@ -231,6 +322,8 @@ impl<T> Future<T> {
         match &cell.outcome {
             Some(Ok(_)) => Ok(None),
             Some(Err(e)) => Ok(Some(e.clone())),
+            // Only a value is ever moved out: the task succeeded.
+            None if cell.state == State::Finished => Ok(None),
             None => Err(Error::Cancelled),
         }
     }
@@ -259,17 +352,11 @@ impl<T> Future<T> {
         Ok(cell)
     }
 
-    /// Waits like `result_timeout`, then moves the outcome out instead of
-    /// cloning it. Only `Map`, the sole owner of its futures, calls this.
+    /// Waits like `result_timeout`, then moves the value out instead of
+    /// cloning it (`into_result`, and `Map`, the sole owner of its futures).
     pub(crate) fn take_until(&self, deadline: Option<Instant>) -> Result<T, Error> {
         let mut cell = self.wait_until(deadline)?;
-        match cell.outcome.take() {
-            Some(outcome) => outcome,
-            None if cell.state == State::Finished => Err(Error::InvalidState {
-                message: "the result was already taken".into(),
-            }),
-            None => Err(Error::Cancelled),
-        }
+        take(&mut cell)
     }
 
     // ---- For executors and tests only, as Python fences these off too. ----
@@ -353,6 +440,10 @@ impl<T> Future<T> {
         let wake = cell.sleepers > 0;
         let waiters = std::mem::take(&mut cell.waiters);
         let callbacks = std::mem::take(&mut cell.callbacks);
+        // Taken under the lock that `poll` registers under: a waker is
+        // either here, or its poll comes later and finds the future done.
+        let wakers = std::mem::take(&mut cell.wakers);
+        let kill_hook = cell.kill_hook.take();
         drop(cell);
         // After unlocking: a thread woken while we still held the lock
         // would only go back to sleep on the lock itself.
@@ -362,6 +453,11 @@ impl<T> Future<T> {
         for (waiter, index) in waiters {
             waiter.notify(index);
         }
+        for waker in wakers.into_iter().flatten() {
+            waker.wake();
+        }
+        // The executor's hook may own anything; it is dropped unlocked too.
+        drop(kill_hook);
         crate::callbacks::run(self, callbacks);
     }
     // ANCHOR_END: finish
@@ -427,6 +523,30 @@ impl<T> fmt::Debug for Future<T> {
     }
 }
 
+/// Moves the value out of a done future; an error stays for the other
+/// handles, since only a value may be impossible to clone.
+pub(crate) fn take<T>(cell: &mut Cell<T>) -> Result<T, Error> {
+    match cell.outcome.take() {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) => {
+            cell.outcome = Some(Err(e.clone()));
+            Err(e)
+        }
+        None => Err(absent(cell)),
+    }
+}
+
+/// Why a done future holds no outcome: it was cancelled, or its value was
+/// moved out.
+fn absent<T>(cell: &Cell<T>) -> Error {
+    match cell.state {
+        State::Finished => Error::InvalidState {
+            message: "the result was already moved out (by `into_result` or `.await`)".into(),
+        },
+        _ => Error::Cancelled,
+    }
+}
+
 /// The repr of a future whose lock the caller already holds.
 struct Describe<'a, T>(&'a Cell<T>);
 
@@ -436,6 +556,9 @@ impl<T> fmt::Display for Describe<'_, T> {
         match &self.0.outcome {
             Some(Ok(_)) => write!(f, ", returned: {}", std::any::type_name::<T>())?,
             Some(Err(e)) => write!(f, ", raised: {}", e.python_name())?,
+            None if self.0.state == State::Finished => {
+                write!(f, ", returned: {} (moved out)", std::any::type_name::<T>())?
+            }
             None => {}
         }
         f.write_str(" }")

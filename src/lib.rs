@@ -56,25 +56,31 @@
 #![deny(missing_docs)]
 
 mod as_completed;
+mod awaiting;
 mod callbacks;
 mod cancel;
 mod error;
+mod executor;
 mod future;
 mod initializer;
 mod map;
 mod pool;
 pub mod process;
 mod shutdown;
+mod stopping;
 mod submit;
 mod wait;
 
 pub use as_completed::{as_completed, as_completed_timeout, AsCompleted};
+pub use awaiting::Awaitable;
 pub use error::Error;
-pub use future::Future;
+pub use executor::Executor;
+pub use future::{Future, FutureId};
 pub use map::{Map, MapOptions};
 pub use pool::{default_max_workers, Builder, ThreadPoolExecutor};
 pub use process::ProcessPoolExecutor;
 pub use shutdown::Shutdown;
+pub use stopping::SubmitOptions;
 pub use wait::{wait, wait_timeout, DoneAndNotDone, ReturnWhen};
 
 // ANCHOR: worker_test

@@ -35,6 +35,10 @@ pub struct MapOptions {
     /// of the consumer instead of submitting all at once; `Some(0)` is an
     /// error. Lets `map` consume an endless iterator.
     pub buffersize: Option<usize>,
+    /// The most time each work item (a chunk counts as one) may run once
+    /// started; see [`SubmitOptions`](crate::SubmitOptions). Process pools
+    /// only: a thread pool's `map_with` refuses it (`InvalidArgument`).
+    pub task_timeout: Option<Duration>,
 }
 
 /// One submitted unit of a `map`: a single call, or a chunk of calls whose
@@ -252,6 +256,11 @@ impl ThreadPoolExecutor {
         A: Send + 'static,
         R: Send + 'static,
     {
+        if opts.task_timeout.is_some() {
+            return Err(Error::invalid_argument(
+                "task_timeout needs a process pool: nothing can stop a running thread",
+            ));
+        }
         Map::start(items.into_iter(), &opts, self.submitter(f)?)
     }
 
