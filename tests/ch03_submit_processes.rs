@@ -328,6 +328,7 @@ fn map_with_buffersize_consumes_an_endless_input() {
         buffersize: Some(3),
         chunksize: 2,
         timeout: Some(LONG),
+        ..Default::default()
     };
     let firsts: Vec<u64> = pool
         .map_with(&CUBE, 0.., opts)

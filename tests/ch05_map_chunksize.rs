@@ -156,6 +156,7 @@ fn buffersize_counts_chunks() {
         chunksize: 3,
         buffersize: Some(2),
         timeout: Some(BOUND),
+        ..Default::default()
     };
     let mut results = pool.map_with(&CUBE, input, opts).unwrap();
     assert_eq!(pulled.load(Ordering::SeqCst), 6);
