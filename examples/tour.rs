@@ -16,6 +16,10 @@
 
 mod common;
 
+#[path = "awaiting.rs"]
+mod awaiting;
+#[path = "one_executor.rs"]
+mod one_executor;
 #[path = "s01_four_steps.rs"]
 mod s01;
 #[path = "s02_submit_threads.rs"]
@@ -48,6 +52,8 @@ mod s12_1;
 mod s12_2;
 #[path = "s12_3_wait_first_completed.rs"]
 mod s12_3;
+#[path = "stop_thread_task.rs"]
+mod stop_thread_task;
 
 /// The clock the tour runs on unless `CONCURRENT_FUTURES_CLOCK` is set.
 const TOUR_SCALE: f64 = 0.01;
@@ -78,6 +84,15 @@ fn main() {
         ("12.1 wait until all are done", s12_1::main),
         ("12.2 wait with a timeout", s12_2::main),
         ("12.3 wait until the first is done", s12_3::main),
+        (
+            "One Executor: §2 and §3 through one generic function",
+            one_executor::main,
+        ),
+        ("Awaiting futures from async code", awaiting::main),
+        (
+            "Stopping a running thread task: a flag it checks",
+            stop_thread_task::main,
+        ),
     ];
     for (title, run) in sections {
         println!("== {title} ==\n");
