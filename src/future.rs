@@ -124,7 +124,12 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 ///
 /// Clones are cheap and refer to the same task. Two handles compare equal
 /// (and hash alike) when they refer to the same task, so a future can key a
-/// `HashMap`, as Python code keys a dict with futures.
+/// `HashMap`, as Python code keys a dict with futures; [`Future::id`] is a
+/// plain `Copy` key for the same purpose.
+///
+/// Async code `.await`s a future instead of blocking in `result()` (see
+/// [`Awaitable`](crate::Awaitable)); a value that is not `Clone` is moved out
+/// with [`into_result`](Future::into_result).
 ///
 /// ```
 /// use concurrent_futures::ThreadPoolExecutor;

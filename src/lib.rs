@@ -32,6 +32,10 @@
 //! | 10 callbacks | `callbacks.rs` | `s10_callbacks` | `ch10_callbacks`, `ch10_12_processes` |
 //! | 11 as_completed | `as_completed.rs` | `s11_1_as_completed`, `s11_2_as_completed_timeout` | `ch11_as_completed`, `ch10_12_processes` |
 //! | 12 wait | `wait.rs` | `s12_1_wait`, `s12_2_wait_timeout`, `s12_3_wait_first_completed` | `ch12_wait`, `ch10_12_processes` |
+//! | 1.1, 3 one `Executor` for both pools | `executor.rs` | `one_executor` | `executor` |
+//! | `.await` on a `Future` (`asyncio.wrap_future`) | `awaiting.rs` | `awaiting` | `awaiting` |
+//! | stopping a running task: `kill`, time limits | `stopping.rs` | `stop_thread_task` | `stopping` |
+//! | a result that is not `Clone`, futures as map keys | `future.rs` | — | `future_take_and_id` |
 //! | errors | `error.rs` | — | every test |
 //!
 //! Run one chapter's example and test with
