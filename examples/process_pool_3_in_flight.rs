@@ -277,17 +277,17 @@ fn start_worker(shared: &Arc<Shared>) -> io::Result<()> {
     state.slots.push(slot);
     state.processes.push((process, thread));
     drop(state);
-    next_for(shared, &worker, None);
+    next_for(shared, &worker, &[]);
     Ok(())
 }
 // ANCHOR_END: start
 
 // ANCHOR: hand_off
-/// Frees the room of the call `worker` has answered, if any (`answered`
-/// is how long it took), fills its room from the queue (skipping cancelled
+/// Frees the room of the calls `worker` has answered (`answered`: how
+/// long each took), fills its room from the queue (skipping cancelled
 /// calls), and lets it go if the pool is shutting down and the queue is
 /// empty.
-fn next_for(shared: &Shared, worker: &Worker, answered: Option<Duration>) {
+fn next_for(shared: &Shared, worker: &Worker, answered: &[Duration]) {
     let mut state = shared.state.lock().unwrap();
     let State {
         queue,
@@ -296,9 +296,9 @@ fn next_for(shared: &Shared, worker: &Worker, answered: Option<Duration>) {
         ..
     } = &mut *state;
     let slot = &mut slots[worker.index];
-    if let Some(took) = answered {
+    for took in answered {
         slot.sent -= 1;
-        slot.short = took < SHORT;
+        slot.short = *took < SHORT;
     }
     let mut jobs = Vec::new();
     while slot.has_room() {
@@ -324,7 +324,7 @@ fn receive(shared: &Shared, worker: &Worker, conn: TcpStream) {
     while let Ok(answer) = read_frame(&conn) {
         let (job, sent_at) = worker.in_flight.lock().unwrap().pop_front().unwrap();
         // The worker's next call first: it runs while we publish this one.
-        next_for(shared, worker, Some(sent_at.elapsed()));
+        next_for(shared, worker, &[sent_at.elapsed()]);
         let result = u64::from_le_bytes(answer.try_into().unwrap());
         job.future.set_result(result).unwrap();
     }

@@ -310,17 +310,17 @@ fn start_worker(shared: &Arc<Shared>) -> io::Result<()> {
     state.slots.push(slot);
     state.threads.push(thread);
     drop(state);
-    next_for(shared, &worker, None);
+    next_for(shared, &worker, &[]);
     Ok(())
 }
 // ANCHOR_END: start
 
 // ANCHOR: hand_off
-/// Frees the room of the call `worker` has answered, if any (`answered`
-/// is how long it took), fills its room from the queue (skipping cancelled
+/// Frees the room of the calls `worker` has answered (`answered`: how
+/// long each took), fills its room from the queue (skipping cancelled
 /// calls), and lets it go if the pool is shutting down and the queue is
 /// empty.
-fn next_for(shared: &Shared, worker: &Worker, answered: Option<Duration>) {
+fn next_for(shared: &Shared, worker: &Worker, answered: &[Duration]) {
     let mut state = shared.state.lock().unwrap();
     let State {
         queue,
@@ -329,9 +329,9 @@ fn next_for(shared: &Shared, worker: &Worker, answered: Option<Duration>) {
         ..
     } = &mut *state;
     let slot = &mut slots[worker.index];
-    if let Some(took) = answered {
+    for took in answered {
         slot.sent -= 1;
-        slot.short = took < SHORT;
+        slot.short = *took < SHORT;
     }
     let mut jobs = Vec::new();
     while slot.has_room() {
@@ -356,12 +356,29 @@ fn next_for(shared: &Shared, worker: &Worker, answered: Option<Duration>) {
 /// then reports its death if it was not let go.
 fn receive(shared: &Shared, worker: &Worker, conn: TcpStream, mut process: Child) {
     let mut input = BufReader::new(conn);
-    while let Ok(answer) = read_frame(&mut input) {
-        let (job, sent_at) = worker.in_flight.lock().unwrap().pop_front().unwrap();
-        // The worker's next call first: it runs while we publish this one.
-        next_for(shared, worker, Some(sent_at.elapsed()));
-        let result = u64::from_le_bytes(answer.try_into().unwrap());
-        job.future.set_result(result).unwrap();
+    while let Ok(first) = read_frame(&mut input) {
+        // The answers that arrived with it free their room together, so
+        // that the worker's next calls go out in one write.
+        let mut answers = vec![first];
+        while !input.buffer().is_empty() {
+            let Ok(answer) = read_frame(&mut input) else {
+                break;
+            };
+            answers.push(answer);
+        }
+        let mut in_flight = worker.in_flight.lock().unwrap();
+        let jobs: Vec<_> = answers
+            .iter()
+            .map(|_| in_flight.pop_front().unwrap())
+            .collect();
+        drop(in_flight);
+        let took: Vec<_> = jobs.iter().map(|(_, sent_at)| sent_at.elapsed()).collect();
+        // The worker's next calls first: they run while we publish these.
+        next_for(shared, worker, &took);
+        for ((job, _), answer) in jobs.into_iter().zip(answers) {
+            let result = u64::from_le_bytes(answer.try_into().unwrap());
+            job.future.set_result(result).unwrap();
+        }
     }
     // ANCHOR: death
     let status = process.wait();
