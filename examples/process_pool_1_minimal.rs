@@ -34,7 +34,7 @@ use common::{slow_cube, Clock};
 /// every copy of this binary.
 pub type Tasks = &'static [(&'static str, fn(u64) -> u64)];
 
-const TASKS: Tasks = &[("cube", slow_cube)];
+pub const TASKS: Tasks = &[("cube", slow_cube)];
 // ANCHOR_END: tasks
 
 /// Tells a re-executed copy of this binary that it is a worker, and where

@@ -30,7 +30,7 @@ use common::{slow_cube, Clock};
 /// every copy of this binary.
 pub type Tasks = &'static [(&'static str, fn(u64) -> u64)];
 
-const TASKS: Tasks = &[("cube", slow_cube)];
+pub const TASKS: Tasks = &[("cube", slow_cube)];
 // ANCHOR_END: tasks
 
 /// Tells a re-executed copy of this binary that it is a worker, and where
@@ -135,6 +135,7 @@ struct Shared {
     size: usize,
 }
 
+#[derive(Default)]
 struct State {
     /// Calls no worker has been given yet.
     queue: VecDeque<Job>,
@@ -180,15 +181,8 @@ impl ProcessPool {
             .finish()
             .to_string();
         let hello = format!("{}:{token}", listener.local_addr()?.port());
-        let state = State {
-            queue: VecDeque::new(),
-            slots: Vec::new(),
-            started: 0,
-            closing: false,
-            processes: Vec::new(),
-        };
         let shared = Shared {
-            state: Mutex::new(state),
+            state: Mutex::default(),
             listener: Mutex::new(listener),
             token,
             hello,

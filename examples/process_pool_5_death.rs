@@ -31,7 +31,7 @@ use common::{slow_cube, Clock};
 /// every copy of this binary.
 pub type Tasks = &'static [(&'static str, fn(u64) -> u64)];
 
-const TASKS: Tasks = &[("cube", slow_cube), ("exit", exit)];
+pub const TASKS: Tasks = &[("cube", slow_cube), ("exit", exit)];
 
 /// A task that ends its worker, as a crash or a kill would.
 fn exit(code: u64) -> u64 {
@@ -151,6 +151,7 @@ struct Shared {
     size: usize,
 }
 
+#[derive(Default)]
 struct State {
     /// Calls no worker has been given yet.
     queue: VecDeque<Job>,
@@ -198,16 +199,8 @@ impl ProcessPool {
             .finish()
             .to_string();
         let hello = format!("{}:{token}", listener.local_addr()?.port());
-        let state = State {
-            queue: VecDeque::new(),
-            slots: Vec::new(),
-            started: 0,
-            closing: false,
-            threads: Vec::new(),
-            broken: None,
-        };
         let shared = Shared {
-            state: Mutex::new(state),
+            state: Mutex::default(),
             listener: Mutex::new(listener),
             token,
             hello,
