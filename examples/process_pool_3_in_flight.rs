@@ -1,0 +1,342 @@
+//! Stage 3 of the process pool: several calls in flight for short tasks.
+//!
+//! In stage 2 a worker that answers sits idle until its next call arrives:
+//! a round trip through the parent per task, which for a task of a few
+//! microseconds is most of the cost. Here a worker whose last task came
+//! back within `SHORT` may hold up to `MAX_IN_FLIGHT` calls, so the next
+//! one is already in its socket when it answers. A worker whose tasks are
+//! long holds one, as before: a second call would wait behind the long one
+//! while another worker may be free sooner, and could no longer be
+//! cancelled (the article's ten cubes would take 19 s instead of 15).
+//!
+//! Run it with `cargo run --example process_pool_3_in_flight`.
+
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use concurrent_futures::Future;
+
+mod common;
+use common::{slow_cube, Clock};
+
+// ANCHOR: tasks
+/// The tasks a worker can run, by name: a function pointer is an address,
+/// meaningless in another process, but a name means the same function in
+/// every copy of this binary.
+pub type Tasks = &'static [(&'static str, fn(u64) -> u64)];
+
+pub const TASKS: Tasks = &[("cube", slow_cube)];
+// ANCHOR_END: tasks
+
+/// Tells a re-executed copy of this binary that it is a worker, and where
+/// to connect: `PORT:TOKEN`.
+const WORKER_VAR: &str = "PROCESS_POOL_3_WORKER";
+
+// ANCHOR: frames
+/// A frame: a 4-byte length, then that many bytes.
+fn write_frame(mut out: impl Write, body: &[u8]) -> io::Result<()> {
+    let mut frame = (body.len() as u32).to_le_bytes().to_vec();
+    frame.extend_from_slice(body);
+    out.write_all(&frame)
+}
+
+fn read_frame(mut input: impl Read) -> io::Result<Vec<u8>> {
+    let mut length = [0; 4];
+    input.read_exact(&mut length)?;
+    let mut body = vec![0; u32::from_le_bytes(length) as usize];
+    input.read_exact(&mut body)?;
+    Ok(body)
+}
+// ANCHOR_END: frames
+
+// ANCHOR: serve
+/// The first line of `main`. In a worker it connects to the parent, runs
+/// calls until the parent closes the connection, and exits the process;
+/// anywhere else it returns at once.
+pub fn serve_if_worker(tasks: Tasks) {
+    let Ok(hello) = std::env::var(WORKER_VAR) else {
+        return;
+    };
+    let (port, token) = hello.split_once(':').expect("PORT:TOKEN");
+    let port: u16 = port.parse().expect("a port");
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("the parent listens");
+    write_frame(&mut conn, token.as_bytes()).expect("the parent reads");
+    // A call is the argument (8 bytes), then the task's name; the answer
+    // is the result (8 bytes). A panicking task ends the process.
+    while let Ok(call) = read_frame(&mut conn) {
+        let (arg, name) = call.split_at(8);
+        let arg = u64::from_le_bytes(arg.try_into().unwrap());
+        let name = std::str::from_utf8(name).unwrap();
+        let (_, task) = tasks.iter().find(|(n, _)| *n == name).unwrap();
+        write_frame(&mut conn, &task(arg).to_le_bytes()).expect("the parent reads");
+    }
+    std::process::exit(0);
+}
+// ANCHOR_END: serve
+
+/// One call waiting to be run: the task's name, its argument, its future.
+struct Job {
+    name: &'static str,
+    arg: u64,
+    future: Future<u64>,
+}
+
+// ANCHOR: worker
+/// A worker seen from the parent: the connection calls are written to, and
+/// the calls written with when, oldest first (it answers in order). Holding
+/// `in_flight` while writing keeps the two in the same order.
+struct Worker {
+    index: usize,
+    conn: TcpStream,
+    in_flight: Mutex<VecDeque<(Job, Instant)>>,
+}
+
+impl Worker {
+    fn send(&self, job: Job) {
+        let mut call = job.arg.to_le_bytes().to_vec();
+        call.extend_from_slice(job.name.as_bytes());
+        let mut in_flight = self.in_flight.lock().unwrap();
+        // A dead worker's future stays pending for ever (until stage 5).
+        let _ = write_frame(&self.conn, &call);
+        in_flight.push_back((job, Instant::now()));
+    }
+}
+// ANCHOR_END: worker
+
+// ANCHOR: pool
+/// A pool of worker processes, started when there is work for them.
+pub struct ProcessPool {
+    shared: Arc<Shared>,
+}
+
+/// What the pool's threads share.
+struct Shared {
+    state: Mutex<State>,
+    /// Held while one worker starts, so that it is our child that we accept.
+    listener: Mutex<TcpListener>,
+    token: String,
+    hello: String,
+    size: usize,
+}
+
+#[derive(Default)]
+struct State {
+    /// Calls no worker has been given yet.
+    queue: VecDeque<Job>,
+    /// One per worker started; a worker's `index` is its place here.
+    slots: Vec<Slot>,
+    /// Workers started so far: never more than `size`.
+    started: usize,
+    /// Set by shutdown: a worker that runs out of work is let go.
+    closing: bool,
+    /// Every worker's process and receiving thread, for shutdown to wait on.
+    processes: Vec<(Child, JoinHandle<()>)>,
+}
+
+// ANCHOR: slot
+/// A worker whose tasks come back faster than `SHORT` may hold up to
+/// `MAX_IN_FLIGHT` calls; any other worker, one.
+const MAX_IN_FLIGHT: usize = 4;
+const SHORT: Duration = Duration::from_millis(1);
+
+/// How much a worker has been given: a call may be written to it only by
+/// the thread that claimed room for it, under the pool's lock.
+struct Slot {
+    worker: Arc<Worker>,
+    /// Calls written and not answered yet.
+    sent: usize,
+    /// Whether its last call came back within `SHORT`.
+    short: bool,
+}
+
+impl Slot {
+    fn has_room(&self) -> bool {
+        self.sent == 0 || (self.short && self.sent < MAX_IN_FLIGHT)
+    }
+}
+// ANCHOR_END: slot
+
+impl ProcessPool {
+    /// A pool of at most `size` workers; none starts before `submit`.
+    pub fn new(size: usize) -> io::Result<ProcessPool> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let token = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+            .to_string();
+        let hello = format!("{}:{token}", listener.local_addr()?.port());
+        let shared = Shared {
+            state: Mutex::default(),
+            listener: Mutex::new(listener),
+            token,
+            hello,
+            size,
+        };
+        Ok(ProcessPool {
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// Runs `name(arg)` in some worker.
+    pub fn submit(&self, name: &'static str, arg: u64) -> Future<u64> {
+        let future = Future::new();
+        let job = Job {
+            name,
+            arg,
+            future: future.clone(),
+        };
+        let mut state = self.shared.state.lock().unwrap();
+        if let Some(slot) = state.slots.iter_mut().find(|s| s.has_room()) {
+            slot.sent += 1;
+            let worker = Arc::clone(&slot.worker);
+            drop(state);
+            job.future.set_running_or_notify_cancel();
+            worker.send(job); // from this thread: nobody else needs waking
+        } else {
+            state.queue.push_back(job);
+            if state.started < self.shared.size {
+                state.started += 1;
+                drop(state);
+                start_worker(&self.shared).expect("could not start a worker");
+            }
+        }
+        future
+    }
+
+    /// Runs everything queued, then lets the workers go and waits for them.
+    pub fn shutdown(self) {
+        drop(self); // the work is Drop's, so that a dropped pool does it too
+    }
+}
+
+impl Drop for ProcessPool {
+    fn drop(&mut self) {
+        let mut state = self.shared.state.lock().unwrap();
+        state.closing = true;
+        for slot in state.slots.iter().filter(|s| s.has_room()) {
+            let _ = slot.worker.conn.shutdown(Shutdown::Write);
+        }
+        // The busy ones are let go by their receiving threads, in `next_for`.
+        let processes = std::mem::take(&mut state.processes);
+        drop(state);
+        for (mut process, thread) in processes {
+            thread.join().unwrap();
+            process.wait().unwrap();
+        }
+    }
+}
+// ANCHOR_END: pool
+
+/// Accepts connections until one starts with our token.
+fn accept(listener: &TcpListener, token: &str) -> io::Result<TcpStream> {
+    loop {
+        let (mut conn, _) = listener.accept()?;
+        if read_frame(&mut conn)? == token.as_bytes() {
+            return Ok(conn);
+        }
+    }
+}
+
+// ANCHOR: start
+/// Starts one worker, starts its receiving thread, and gives it work.
+fn start_worker(shared: &Arc<Shared>) -> io::Result<()> {
+    let (process, conn) = {
+        let listener = shared.listener.lock().unwrap();
+        let process = Command::new(std::env::current_exe()?)
+            .env(WORKER_VAR, &shared.hello)
+            .spawn()?;
+        (process, accept(&listener, &shared.token)?)
+    };
+    let mut state = shared.state.lock().unwrap();
+    let worker = Arc::new(Worker {
+        index: state.slots.len(),
+        conn: conn.try_clone()?,
+        in_flight: Mutex::new(VecDeque::new()),
+    });
+    let thread = {
+        let (shared, worker) = (Arc::clone(shared), Arc::clone(&worker));
+        std::thread::spawn(move || receive(&shared, &worker, conn))
+    };
+    let slot = Slot {
+        worker: Arc::clone(&worker),
+        sent: 0,
+        short: false,
+    };
+    state.slots.push(slot);
+    state.processes.push((process, thread));
+    drop(state);
+    next_for(shared, &worker, &[]);
+    Ok(())
+}
+// ANCHOR_END: start
+
+// ANCHOR: hand_off
+/// Frees the room of the calls `worker` has answered (`answered`: how
+/// long each took), fills its room from the queue (skipping cancelled
+/// calls), and lets it go if the pool is shutting down and the queue is
+/// empty.
+fn next_for(shared: &Shared, worker: &Worker, answered: &[Duration]) {
+    let mut state = shared.state.lock().unwrap();
+    let State {
+        queue,
+        slots,
+        closing,
+        ..
+    } = &mut *state;
+    let slot = &mut slots[worker.index];
+    for took in answered {
+        slot.sent -= 1;
+        slot.short = *took < SHORT;
+    }
+    let mut jobs = Vec::new();
+    while slot.has_room() {
+        let Some(job) = queue.pop_front() else { break };
+        if job.future.set_running_or_notify_cancel() {
+            slot.sent += 1;
+            jobs.push(job);
+        }
+    }
+    let done = *closing && queue.is_empty();
+    drop(state);
+    for job in jobs {
+        worker.send(job);
+    }
+    if done {
+        // It answers what it was sent, reads the end of the stream, exits.
+        let _ = worker.conn.shutdown(Shutdown::Write);
+    }
+}
+
+/// One worker's receiving thread: reads answers until the worker is gone.
+fn receive(shared: &Shared, worker: &Worker, conn: TcpStream) {
+    while let Ok(answer) = read_frame(&conn) {
+        let (job, sent_at) = worker.in_flight.lock().unwrap().pop_front().unwrap();
+        // The worker's next call first: it runs while we publish this one.
+        next_for(shared, worker, &[sent_at.elapsed()]);
+        let result = u64::from_le_bytes(answer.try_into().unwrap());
+        job.future.set_result(result).unwrap();
+    }
+}
+// ANCHOR_END: hand_off
+
+// ANCHOR: main
+fn main() {
+    serve_if_worker(TASKS);
+    let clock = Clock::start();
+    let pool = ProcessPool::new(5).unwrap();
+
+    let futures: Vec<_> = (1..=10).map(|i| pool.submit("cube", i)).collect();
+
+    let results: Vec<u64> = futures.iter().map(|f| f.result().unwrap()).collect();
+    println!("Results : {results:?}\n");
+
+    pool.shutdown();
+    println!("{}", clock.wall_time());
+}
+// ANCHOR_END: main
