@@ -45,13 +45,16 @@
 //! with [`MapOptions`], [`ThreadPoolExecutor::shutdown_with`] with
 //! [`Shutdown`]). Exceptions become variants of [`Error`].
 //!
+//! # Platforms
+//!
+//! Thread pools run wherever std has threads. Process pools re-execute the
+//! current binary and are tested as follows: on Linux, the full test suite;
+//! on Windows, the full test suite under wine, in CI; on macOS and FreeBSD,
+//! `cargo check` in CI (they build, but no test runs there).
+//!
 //! # Deliberate differences from CPython
 //!
-//! - A future cancelled with [`Future::cancel`] counts as done for [`wait`] and
-//!   [`as_completed`] at once; CPython waits until an executor notices.
-//! - `wait` returns its lists in input order; Python returns sets.
-//! - `map` and `map_with` check for a shut-down pool even when the input is empty.
-
+#![doc = include_str!("differences.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
