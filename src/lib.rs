@@ -22,7 +22,7 @@
 //! |---|---|---|---|
 //! | 1, 1.1 the four steps, create a pool | `pool.rs` | `s01_four_steps` | `ch01_pools` |
 //! | 2 submit to threads | `submit.rs` | `s02_submit_threads` | `ch02_submit_threads` |
-//! | 3 submit to processes | `process/` (diagram in `process/mod.rs`) | `s03_submit_processes` | `ch03_submit_processes`, `process_faults` |
+//! | 3 submit to processes | `process/` (diagram in `process/diagram.md`) | `s03_submit_processes` | `ch03_submit_processes`, `process_faults` |
 //! | 1.4, 4 shutdown, `with` | `shutdown.rs` | `s04_with` | `ch04_with` |
 //! | 5 map | `map.rs` | `s05_1_map`, `s05_2_map_zip`, `s05_3_map_timeout` | `ch05_map` |
 //! | 5.4 chunksize | `process/map.rs` | `s05_4_chunksize` | `ch05_map_chunksize` |
