@@ -6,7 +6,9 @@
 # script checks, for every chapter under book/src:
 #   - each {{#include FILE}} / {{#include FILE:ANCHOR}} / {{#rustdoc_include ...}}:
 #     FILE exists, and ANCHOR has both an `ANCHOR: name` and an
-#     `ANCHOR_END: name` line with something between them;
+#     `ANCHOR_END: name` line with something between them, and an anchor in
+#     examples/ does not start inside a function (the listing would keep its
+#     indent);
 #   - each `cargo run --example NAME` names a file examples/NAME.rs;
 #   - each `cargo test --test NAME` names a file tests/NAME.rs.
 # Usage: book/check.sh   (from anywhere; exit status 1 lists every problem)
@@ -45,6 +47,14 @@ for my $md (sort @chapters) {
         if (!defined $start) { problem($md, "no `ANCHOR: $rest` in $file"); next; }
         if (!defined $end) { problem($md, "no `ANCHOR_END: $rest` in $file"); next; }
         problem($md, "anchor $rest in $file is empty") if $end <= $start + 1;
+        # A listing cut from inside a function would show its indent: anchor
+        # the whole item (all of an example `fn main`) instead.
+        if ($file =~ m{(^|/)examples/}) {
+            my @body = grep { /\S/ } @lines[$start + 1 .. $end - 1];
+            my ($indent) = sort { $a <=> $b } map { /^( *)/; length $1 } @body;
+            problem($md, "anchor $rest in $file is indented by $indent spaces; anchor the enclosing item")
+                if @body && $indent > 0;
+        }
     }
     while ($text =~ /cargo run (?:-q |--quiet |--release )*--example ([A-Za-z0-9_]+)/g) {
         problem($md, "no examples/$1.rs (for `cargo run --example $1`)") unless -f "../examples/$1.rs";

@@ -102,9 +102,9 @@ fn until_running<T>(f: &Future<T>) {
     }
 }
 
+// ANCHOR: main
 fn main() {
     serve_if_worker(TASKS);
-    // ANCHOR: main
     println!("== threads ==");
     let pool = ThreadPoolExecutor::new(1).unwrap();
     show(
@@ -185,5 +185,5 @@ fn main() {
         "a process initializer panics",
         result(&pool.submit(&CUBE, 3).unwrap()),
     );
-    // ANCHOR_END: main
 }
+// ANCHOR_END: main

@@ -2,17 +2,17 @@
 //! submit, collect, shut down), each with the way it can fail.
 //!
 //! Run it with `cargo run --example s01_four_steps` (about 4 s).
-//! `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one article second then
-//! lasts 10 ms (see `common/mod.rs`).
+//! `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one article second then
+//! lasts 100 ms (see `common/mod.rs`).
 
 use concurrent_futures::ThreadPoolExecutor;
 
 mod common;
 use common::{secs, slow_cube, Clock};
 
+// ANCHOR: main
 pub fn main() {
     let clock = Clock::start();
-    // ANCHOR: main
     // 1. Make a pool. Zero workers is Python's ValueError.
     let e = ThreadPoolExecutor::new(0).unwrap_err();
     println!("ThreadPoolExecutor::new(0)  -> {}: {e}", e.python_name());
@@ -34,6 +34,6 @@ pub fn main() {
     pool.shutdown();
     let e = pool.submit(|| slow_cube(2)).unwrap_err();
     println!("submit after shutdown()     -> {}: {e}", e.python_name());
-    // ANCHOR_END: main
     println!("\n{}", clock.wall_time());
 }
+// ANCHOR_END: main

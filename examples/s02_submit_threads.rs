@@ -2,8 +2,8 @@
 //! five threads, then their results collected in submission order.
 //!
 //! Run it with `cargo run --example s02_submit_threads` (about 15 s, as in
-//! the article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one
-//! article second then lasts 10 ms (see `common/mod.rs`).
+//! the article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one
+//! article second then lasts 100 ms (see `common/mod.rs`).
 //!
 //! Five threads share ten tasks of 1 to 10 seconds; run one after another
 //! they would take 55 s. Each thread picks up a second task as soon as its
@@ -14,9 +14,9 @@ use concurrent_futures::ThreadPoolExecutor;
 mod common;
 use common::{cube, Clock};
 
+// ANCHOR: main
 pub fn main() {
     let clock = Clock::start();
-    // ANCHOR: main
     let thread_pool = ThreadPoolExecutor::builder()
         .max_workers(5)
         .thread_name_prefix("Thread")
@@ -33,6 +33,6 @@ pub fn main() {
 
     // Python's code needs this call; in Rust dropping the pool would do it too.
     thread_pool.shutdown();
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

@@ -2,8 +2,8 @@
 //! processes instead of threads. Same results, same 15 seconds.
 //!
 //! Run it with `cargo run --example s03_submit_processes` (about 15 s, as in
-//! the article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one
-//! article second then lasts 10 ms (see `common/mod.rs`).
+//! the article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one
+//! article second then lasts 100 ms (see `common/mod.rs`).
 //!
 //! The workers are this very binary, started again: `serve_if_worker` on the
 //! first line of `main` is where they turn into workers and run the tasks of
@@ -15,10 +15,10 @@ use concurrent_futures::ProcessPoolExecutor;
 mod common;
 use common::{Clock, CUBE, TASKS};
 
+// ANCHOR: main
 pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
-    // ANCHOR: main
     let process_pool = ProcessPoolExecutor::new(5).unwrap();
 
     let mut futures = Vec::new();
@@ -30,6 +30,6 @@ pub fn main() {
     println!("Results : {results:?}\n");
 
     process_pool.shutdown();
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

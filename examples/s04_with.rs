@@ -3,17 +3,17 @@
 //! shuts it down, waiting for every task submitted.
 //!
 //! Run it with `cargo run --example s04_with` (about 15 s, as in the
-//! article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one article
-//! second then lasts 10 ms (see `common/mod.rs`).
+//! article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one article
+//! second then lasts 100 ms (see `common/mod.rs`).
 
 use concurrent_futures::ThreadPoolExecutor;
 
 mod common;
 use common::{cube, Clock};
 
+// ANCHOR: main
 pub fn main() {
     let clock = Clock::start();
-    // ANCHOR: main
     let mut futures = Vec::new();
 
     {
@@ -29,6 +29,6 @@ pub fn main() {
 
     let results: Vec<(String, u64)> = futures.iter().map(|f| f.result().unwrap()).collect();
     println!("Results : {results:?}\n");
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

@@ -3,8 +3,8 @@
 //! each result in input order.
 //!
 //! Run it with `cargo run --example s05_1_map` (about 15 s, as in the
-//! article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one article
-//! second then lasts 10 ms (see `common/mod.rs`).
+//! article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one article
+//! second then lasts 100 ms (see `common/mod.rs`).
 //!
 //! Python prints the generator `map` returns; the twin prints the `Map`
 //! iterator's `Debug` form in its place.
@@ -14,9 +14,9 @@ use concurrent_futures::ThreadPoolExecutor;
 mod common;
 use common::{cube, Clock};
 
+// ANCHOR: main
 pub fn main() {
     let clock = Clock::start();
-    // ANCHOR: main
     {
         let thread_pool = ThreadPoolExecutor::builder()
             .max_workers(5)
@@ -31,6 +31,6 @@ pub fn main() {
         println!("\nResults : {results:?}");
         println!();
     }
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

@@ -3,17 +3,17 @@
 //! and the task takes the pair apart.
 //!
 //! Run it with `cargo run --example s05_2_map_zip` (about 15 s, as in the
-//! article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one article
-//! second then lasts 10 ms (see `common/mod.rs`).
+//! article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one article
+//! second then lasts 100 ms (see `common/mod.rs`).
 
 use concurrent_futures::ThreadPoolExecutor;
 
 mod common;
 use common::{cube_sum, Clock};
 
+// ANCHOR: main
 pub fn main() {
     let clock = Clock::start();
-    // ANCHOR: main
     {
         let thread_pool = ThreadPoolExecutor::builder()
             .max_workers(5)
@@ -29,6 +29,6 @@ pub fn main() {
         println!("\nResults : {results:?}");
         println!();
     }
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

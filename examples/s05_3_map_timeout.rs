@@ -1,24 +1,27 @@
-//! Twin of the article's §5.3: `map` with a timeout of 5 seconds, counted
-//! from the `map` call. The first four results arrive in time; waiting for
+//! Twin of the article's §5.3: `map` with a timeout, counted from the `map`
+//! call. The first four results arrive in time; waiting for
 //! the fifth runs out of time, so the iterator yields one `Err(Timeout)` and
 //! ends, cancelling every task that has not started yet.
 //!
 //! Run it with `cargo run --example s05_3_map_timeout` (about 13 s, as in
-//! the article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one
-//! article second then lasts 10 ms (see `common/mod.rs`).
+//! the article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one
+//! article second then lasts 100 ms (see `common/mod.rs`).
 //!
-//! Task 5 ends at the very moment the timeout expires, so which one wins is
-//! a race: now and then `("Thread_4", 125)` is printed too, or task 10
-//! starts before it can be cancelled and the wall time is 15 s.
+//! The article's timeout is 5 s, the very moment task 5 ends, so which of
+//! the two wins is a race (at a fast clock, `("Thread_4", 125)` is often
+//! printed too, or task 10 starts before it can be cancelled and the wall
+//! time is 15 s). The twin's timeout is 4.5 s, half a second from any task's
+//! end, so it always shows the article's outcome: four results, then the
+//! timeout, 13 s.
 
 use concurrent_futures::{MapOptions, ThreadPoolExecutor};
 
 mod common;
 use common::{cube, secs, Clock};
 
+// ANCHOR: main
 pub fn main() {
     let clock = Clock::start();
-    // ANCHOR: main
     {
         let thread_pool = ThreadPoolExecutor::builder()
             .max_workers(5)
@@ -27,7 +30,7 @@ pub fn main() {
             .unwrap();
 
         let options = MapOptions {
-            timeout: Some(secs(5.0)),
+            timeout: Some(secs(4.5)),
             ..Default::default()
         };
         let results = thread_pool.map_with(cube, 1..=10, options).unwrap();
@@ -42,6 +45,6 @@ pub fn main() {
         }
         // Leaving the scope waits for the tasks that were already running.
     }
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

@@ -18,11 +18,11 @@ use concurrent_futures::{MapOptions, ProcessPoolExecutor};
 mod common;
 use common::{TASKS, TINY_CUBE};
 
+// ANCHOR: main
 pub fn main() {
     serve_if_worker(TASKS);
     let start = Instant::now();
     let n = (10_000.0 * common::scale()).clamp(1_000.0, 10_000.0) as u64;
-    // ANCHOR: main
     let process_pool = ProcessPoolExecutor::new(5).unwrap();
     // Start the workers first, so that no run pays for starting them.
     let warm_up = process_pool.map(&TINY_CUBE, 0..5).unwrap();
@@ -46,6 +46,6 @@ pub fn main() {
         );
     }
     process_pool.shutdown();
-    // ANCHOR_END: main
     println!("\nWall time: {:.3} s", start.elapsed().as_secs_f64());
 }
+// ANCHOR_END: main

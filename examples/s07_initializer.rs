@@ -3,8 +3,8 @@
 //! initializer is a closure and its arguments are what it captures.
 //!
 //! Run it with `cargo run --example s07_initializer` (about 15 s, as in the
-//! article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one article
-//! second then lasts 10 ms (see `common/mod.rs`).
+//! article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one article
+//! second then lasts 100 ms (see `common/mod.rs`).
 //!
 //! Five threads start, so the initializer prints five lines. They run at
 //! the same time, so their order can vary.
@@ -23,9 +23,9 @@ fn initializer(x: &str) {
 }
 // ANCHOR_END: initializer
 
+// ANCHOR: main
 pub fn main() {
     let clock = Clock::start();
-    // ANCHOR: main
     {
         let arg = "test_arg";
         let thread_pool = ThreadPoolExecutor::builder()
@@ -40,6 +40,6 @@ pub fn main() {
         let result: Vec<(String, u64)> = result.map(Result::unwrap).collect();
         println!("\nResults : {result:?}\n");
     }
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

@@ -1,25 +1,30 @@
 //! Twin of the article's §9: cancelling the tasks that have not started.
-//! Ten tasks go to five threads; after 3 seconds every future that is not
+//! Ten tasks go to five threads; after 3.5 seconds every future that is not
 //! running is asked to cancel. Only the queued ones can be: a finished
 //! future is "not running" too, but `cancel()` on it answers `false`.
 //!
 //! Run it with `cargo run --example s09_cancel` (about 11 s, as in the
-//! article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one article
-//! second then lasts 10 ms (see `common/mod.rs`).
+//! article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one article
+//! second then lasts 100 ms (see `common/mod.rs`).
 //!
 //! Python sets `f.name`; a Rust future has no such attribute, so each one
-//! is kept in a pair with its name. At the 3 s mark task 3 ends and task 8
-//! starts, so whether F-3 counts as finished and F-8 as cancelled is a
-//! race, which the article's output shows too.
+//! is kept in a pair with its name.
+//!
+//! The article sleeps 3 s, the very instant task 3 ends and task 8 starts:
+//! which of the two the cancel loop sees first is a race, and at a fast
+//! clock it often cancels F-8 too. Half a second later nothing starts or
+//! ends (tasks end at 1, 2, 3, 4, 5, 7, 9, 11, ...), so the twin sleeps
+//! 3.5 s and always shows the article's outcome: F-9 and F-10 cancelled,
+//! eight results, 11 s.
 
 use concurrent_futures::{Future, ThreadPoolExecutor};
 
 mod common;
 use common::{name, slow_cube, Clock};
 
+// ANCHOR: main
 pub fn main() {
     let clock = Clock::start();
-    // ANCHOR: main
     let mut futures: Vec<(String, Future<u64>)> = Vec::new();
 
     {
@@ -33,8 +38,8 @@ pub fn main() {
             futures.push((name(i), f));
         }
 
-        println!("All 10 tasks submitted; sleeping 3 s, then cancelling what has not started.\n");
-        common::sleep(3.0);
+        println!("All 10 tasks submitted; sleeping 3.5 s, then cancelling what has not started.\n");
+        common::sleep(3.5);
 
         for (name, future) in &futures {
             if !future.running() {
@@ -55,6 +60,6 @@ pub fn main() {
         println!("Results : {completed:?}");
         println!("\n{} futures cancelled.\n", futures.len() - completed.len());
     }
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

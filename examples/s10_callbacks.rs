@@ -3,8 +3,8 @@
 //! result arrives from the worker.
 //!
 //! Run it with `cargo run --example s10_callbacks` (about 15 s, as in the
-//! article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one article
-//! second then lasts 10 ms (see `common/mod.rs`).
+//! article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one article
+//! second then lasts 100 ms (see `common/mod.rs`).
 //!
 //! The article prints the date and time; std has no calendar clock, so the
 //! twin prints article seconds since the example started: F-1 at t=1, F-6
@@ -30,10 +30,10 @@ fn done_callback(name: &str, clock: Clock) {
 }
 // ANCHOR_END: callback
 
+// ANCHOR: main
 pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
-    // ANCHOR: main
     let mut futures = Vec::new();
 
     {
@@ -48,6 +48,6 @@ pub fn main() {
         let results: Vec<u64> = futures.iter().map(|f| f.result().unwrap()).collect();
         println!("\nResults : {results:?}\n");
     }
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

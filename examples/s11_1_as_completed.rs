@@ -2,8 +2,8 @@
 //! its task completes, whatever the order they were submitted in.
 //!
 //! Run it with `cargo run --example s11_1_as_completed` (about 15 s, as in
-//! the article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one
-//! article second then lasts 10 ms (see `common/mod.rs`).
+//! the article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one
+//! article second then lasts 100 ms (see `common/mod.rs`).
 //!
 //! Task i sleeps i seconds, so completion order happens to be submission
 //! order here; nothing else makes it so.
@@ -14,10 +14,10 @@ use concurrent_futures::{as_completed, ProcessPoolExecutor};
 mod common;
 use common::{Clock, CUBE, TASKS};
 
+// ANCHOR: main
 pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
-    // ANCHOR: main
     let mut futures = Vec::new();
 
     {
@@ -32,6 +32,6 @@ pub fn main() {
     }
 
     println!();
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

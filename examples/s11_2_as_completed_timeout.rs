@@ -1,15 +1,16 @@
-//! Twin of the article's §11.2: `as_completed` with a timeout of 5 seconds.
-//! Four tasks complete in time; then the iterator yields one
+//! Twin of the article's §11.2: `as_completed` with a timeout. Four tasks complete in time; then the iterator yields one
 //! `Err(Timeout)` saying how many are unfinished, and ends. Nothing is
 //! cancelled: the pool still runs the rest, and their results are read
 //! after the pool's scope has waited for them.
 //!
 //! Run it with `cargo run --example s11_2_as_completed_timeout` (about 15 s,
-//! as in the article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one
-//! article second then lasts 10 ms (see `common/mod.rs`).
+//! as in the article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one
+//! article second then lasts 100 ms (see `common/mod.rs`).
 //!
-//! Task 5 ends right at the 5 s mark, so now and then it makes it in time
-//! and the split is 5 / 5 instead of 4 / 6.
+//! The article's timeout is 5 s, the very moment task 5 ends, so now and
+//! then task 5 makes it in time and the split is 5 / 5 instead of 4 / 6.
+//! The twin's timeout is 4.5 s, half a second from any task's end, so it
+//! always shows the article's 4 / 6.
 
 use concurrent_futures::process::serve_if_worker;
 use concurrent_futures::{as_completed_timeout, ProcessPoolExecutor};
@@ -17,10 +18,10 @@ use concurrent_futures::{as_completed_timeout, ProcessPoolExecutor};
 mod common;
 use common::{name, secs, Clock, Names, CUBE, TASKS};
 
+// ANCHOR: main
 pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
-    // ANCHOR: main
     let mut futures = Vec::new();
     let mut names = Names::new();
 
@@ -32,7 +33,7 @@ pub fn main() {
             futures.push(f);
         }
 
-        for future in as_completed_timeout(&futures, secs(5.0)) {
+        for future in as_completed_timeout(&futures, secs(4.5)) {
             match future {
                 Ok(future) => println!("{}", future.result().unwrap()),
                 Err(e) => {
@@ -48,6 +49,6 @@ pub fn main() {
     println!("\nEvery future is done now.");
     let results: Vec<u64> = futures.iter().map(|f| f.result().unwrap()).collect();
     println!("Results : {results:?}\n");
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

@@ -2,8 +2,8 @@
 //! until all five are done. The other five keep running meanwhile.
 //!
 //! Run it with `cargo run --example s12_1_wait` (about 15 s, as in the
-//! article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one article
-//! second then lasts 10 ms (see `common/mod.rs`).
+//! article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one article
+//! second then lasts 100 ms (see `common/mod.rs`).
 //!
 //! Python's `wait` returns sets, in no particular order; the twin's lists
 //! keep the order of its input. Times are article seconds since the start
@@ -15,10 +15,10 @@ use concurrent_futures::{wait, ProcessPoolExecutor, ReturnWhen};
 mod common;
 use common::{name, Clock, Names, CUBE, TASKS};
 
+// ANCHOR: main
 pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
-    // ANCHOR: main
     let mut futures = Vec::new();
     let mut names = Names::new();
 
@@ -45,6 +45,6 @@ pub fn main() {
     println!("\n{} : every task is done.", clock.stamp());
     let results: Vec<u64> = futures.iter().map(|f| f.result().unwrap()).collect();
     println!("\nResults : {results:?}\n");
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

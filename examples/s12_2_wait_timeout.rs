@@ -1,16 +1,17 @@
 //! Twin of the article's §12.2: `wait` on the first five futures with a
-//! timeout of 3 seconds. Tasks 1 and 2 are done by then, task 3 just about
-//! (see below); `wait` returns the done ones and those still running, and
-//! cancels nothing.
+//! timeout. Tasks 1, 2 and 3 are done by then; `wait` returns the done ones
+//! and those still running, and cancels nothing.
 //!
 //! Run it with `cargo run --example s12_2_wait_timeout` (about 15 s, as in
-//! the article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the clock: one
-//! article second then lasts 10 ms (see `common/mod.rs`).
+//! the article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock: one
+//! article second then lasts 100 ms (see `common/mod.rs`).
 //!
-//! Task 3 ends right at the 3 s mark, a tie between it and the timeout.
-//! The timeout's clock starts when `wait` is called, and the tasks start a
-//! few milliseconds later, once the worker processes are up; so here task 3
-//! usually loses and two tasks are done where the article shows three.
+//! The article's timeout is 3 s, the very moment task 3 ends: a tie, which
+//! task 3 usually loses here (the timeout's clock starts when `wait` is
+//! called, the tasks a few milliseconds later, once the worker processes
+//! are up), showing two tasks done where the article shows three. The
+//! twin's timeout is 3.5 s, half a second from any task's end, so it always
+//! shows the article's three.
 
 use concurrent_futures::process::serve_if_worker;
 use concurrent_futures::{wait_timeout, ProcessPoolExecutor, ReturnWhen};
@@ -18,10 +19,10 @@ use concurrent_futures::{wait_timeout, ProcessPoolExecutor, ReturnWhen};
 mod common;
 use common::{name, secs, Clock, Names, CUBE, TASKS};
 
+// ANCHOR: main
 pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
-    // ANCHOR: main
     let mut futures = Vec::new();
     let mut names = Names::new();
 
@@ -35,13 +36,13 @@ pub fn main() {
 
         println!("{} : every task is submitted.", clock.stamp());
 
-        // Blocks until the first five are done, or for 3 seconds at most.
-        let result = wait_timeout(&futures[..5], ReturnWhen::AllCompleted, secs(3.0));
+        // Blocks until the first five are done, or for 3.5 seconds at most.
+        let result = wait_timeout(&futures[..5], ReturnWhen::AllCompleted, secs(3.5));
 
         println!("\nCompleted Tasks : {:?}", names.of(&result.done));
         println!("\nPending   Tasks   : {:?}", names.of(&result.not_done));
         println!(
-            "\n{} : {} tasks done when the 3 s timeout expired.",
+            "\n{} : {} tasks done when the 3.5 s timeout expired.",
             clock.stamp(),
             result.done.len()
         );
@@ -52,6 +53,6 @@ pub fn main() {
     println!("\n{} : every task is done.", clock.stamp());
     let results: Vec<u64> = futures.iter().map(|f| f.result().unwrap()).collect();
     println!("\nResults : {results:?}\n");
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

@@ -3,8 +3,8 @@
 //! after one second, with the four others still running.
 //!
 //! Run it with `cargo run --example s12_3_wait_first_completed` (about
-//! 15 s, as in the article). `CONCURRENT_FUTURES_CLOCK=0.01` scales the
-//! clock: one article second then lasts 10 ms (see `common/mod.rs`).
+//! 15 s, as in the article). `CONCURRENT_FUTURES_CLOCK=0.1` scales the
+//! clock: one article second then lasts 100 ms (see `common/mod.rs`).
 
 use concurrent_futures::process::serve_if_worker;
 use concurrent_futures::{wait, ProcessPoolExecutor, ReturnWhen};
@@ -12,10 +12,10 @@ use concurrent_futures::{wait, ProcessPoolExecutor, ReturnWhen};
 mod common;
 use common::{name, Clock, Names, CUBE, TASKS};
 
+// ANCHOR: main
 pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
-    // ANCHOR: main
     let mut futures = Vec::new();
     let mut names = Names::new();
 
@@ -42,6 +42,6 @@ pub fn main() {
     println!("\n{} : every task is done.", clock.stamp());
     let results: Vec<u64> = futures.iter().map(|f| f.result().unwrap()).collect();
     println!("\nResults : {results:?}\n");
-    // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

@@ -46,17 +46,6 @@ impl NaiveFuture {
         self.cell.lock().unwrap().callbacks.push(Box::new(f));
     }
 
-    // ANCHOR: wrong
-    fn set_result(&self, value: u64) {
-        let mut cell = self.cell.lock().unwrap();
-        cell.value = Some(value);
-        // Wrong: `cell` still holds the lock while user code runs.
-        for callback in std::mem::take(&mut cell.callbacks) {
-            callback(self);
-        }
-    }
-    // ANCHOR_END: wrong
-
     /// `done()` as a callback would call it, but reporting the deadlock
     /// (`try_lock` says "would block") instead of hanging in `lock()`.
     fn done_or_deadlock(&self) -> Result<bool, String> {
@@ -70,8 +59,21 @@ impl NaiveFuture {
     }
 }
 
+// ANCHOR: wrong
+impl NaiveFuture {
+    fn set_result(&self, value: u64) {
+        let mut cell = self.cell.lock().unwrap();
+        cell.value = Some(value);
+        // Wrong: `cell` still holds the lock while user code runs.
+        for callback in std::mem::take(&mut cell.callbacks) {
+            callback(self);
+        }
+    }
+}
+// ANCHOR_END: wrong
+
+// ANCHOR: main
 fn main() {
-    // ANCHOR: main
     // The naive future: the callback runs inside set_result, under the lock.
     let naive = NaiveFuture::new();
     naive.add_done_callback(|f| match f.done_or_deadlock() {
@@ -90,5 +92,5 @@ fn main() {
         );
     });
     future.set_result(27).unwrap();
-    // ANCHOR_END: main
 }
+// ANCHOR_END: main

@@ -37,8 +37,8 @@ struct NaiveFuture {
     state: Arc<Mutex<NaiveState>>,
 }
 
+// ANCHOR: wrong
 impl NaiveFuture {
-    // ANCHOR: wrong
     fn cancel(&self) -> bool {
         let mut state = self.state.lock().unwrap();
         if *state == NaiveState::Finished {
@@ -48,8 +48,8 @@ impl NaiveFuture {
         *state = NaiveState::Cancelled;
         true
     }
-    // ANCHOR_END: wrong
 }
+// ANCHOR_END: wrong
 
 /// The task: waits for `go`, then does something that cannot be undone (here,
 /// it counts an "email sent").
@@ -59,8 +59,8 @@ fn send_email(started: std::sync::mpsc::Sender<()>, go: Receiver<()>, sent: &Ato
     sent.fetch_add(1, Ordering::SeqCst);
 }
 
+// ANCHOR: main
 fn main() {
-    // ANCHOR: main
     let sent = Arc::new(AtomicUsize::new(0));
 
     // The naive future, run by a thread of our own.
@@ -110,5 +110,5 @@ fn main() {
         f.result_timeout(BOUND),
         sent.load(Ordering::SeqCst)
     );
-    // ANCHOR_END: main
 }
+// ANCHOR_END: main

@@ -37,11 +37,11 @@ fn worker() {
 }
 // ANCHOR_END: worker
 
+// ANCHOR: main
 fn main() {
     if std::env::var_os(WORKER_VAR).is_some() {
         return worker();
     }
-    // ANCHOR: main
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(WORKER_VAR, "1")
         .stdout(Stdio::piped())
@@ -67,5 +67,5 @@ fn main() {
     let mut rest = Vec::new();
     from_worker.read_to_end(&mut rest).unwrap();
     child.wait().unwrap();
-    // ANCHOR_END: main
 }
+// ANCHOR_END: main

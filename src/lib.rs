@@ -22,7 +22,7 @@
 //! |---|---|---|---|
 //! | 1, 1.1 the four steps, create a pool | `pool.rs` | `s01_four_steps` | `ch01_pools` |
 //! | 2 submit to threads | `submit.rs` | `s02_submit_threads` | `ch02_submit_threads` |
-//! | 3 submit to processes | `process/` (diagram in `process/mod.rs`) | `s03_submit_processes` | `ch03_submit_processes`, `process_faults` |
+//! | 3 submit to processes | `process/` (diagram in `process/diagram.md`) | `s03_submit_processes` | `ch03_submit_processes`, `process_faults` |
 //! | 1.4, 4 shutdown, `with` | `shutdown.rs` | `s04_with` | `ch04_with` |
 //! | 5 map | `map.rs` | `s05_1_map`, `s05_2_map_zip`, `s05_3_map_timeout` | `ch05_map` |
 //! | 5.4 chunksize | `process/map.rs` | `s05_4_chunksize` | `ch05_map_chunksize` |
@@ -49,13 +49,16 @@
 //! with [`MapOptions`], [`ThreadPoolExecutor::shutdown_with`] with
 //! [`Shutdown`]). Exceptions become variants of [`Error`].
 //!
+//! # Platforms
+//!
+//! Thread pools run wherever std has threads. Process pools re-execute the
+//! current binary and are tested as follows: on Linux, the full test suite;
+//! on Windows, the full test suite under wine, in CI; on macOS and FreeBSD,
+//! `cargo check` in CI (they build, but no test runs there).
+//!
 //! # Deliberate differences from CPython
 //!
-//! - A future cancelled with [`Future::cancel`] counts as done for [`wait`] and
-//!   [`as_completed`] at once; CPython waits until an executor notices.
-//! - `wait` returns its lists in input order; Python returns sets.
-//! - `map` and `map_with` check for a shut-down pool even when the input is empty.
-
+#![doc = include_str!("differences.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -3,25 +3,7 @@
 //! every stage, each ending within a bounded time in a clear error on the
 //! right futures, never in a hang.
 //!
-// ANCHOR: matrix
-//! | case | error | on which futures | pool survives? (CPython 3.12) |
-//! |---|---|---|---|
-//! | argument fails to encode in the parent | `Encoding` | that future only | yes (yes) |
-//! | argument fails to decode in the worker | `Encoding` | that future only | yes (no: BrokenProcessPool) |
-//! | result fails to encode in the worker | `Encoding` | that future only | yes (yes) |
-//! | result fails to decode in the parent | `Encoding` | that future only | yes (no: BrokenProcessPool) |
-//! | task name missing from the worker's table | `Encoding`, naming the task and the fix | that future only | yes (no: BrokenProcessPool) |
-//! | `std::process::exit(3)` in a task | `BrokenPool`: worker, pid, "exited with code 3", the task | every pending future; later submits | no (no, for `os._exit`) |
-//! | `abort()` in a task | `BrokenPool`: "killed by signal 6 (SIGABRT)" | every pending future; later submits | no (no) |
-//! | SIGKILL while running a task | `BrokenPool`: "killed by signal 9 (SIGKILL) while running `gate`" | every pending future; later submits | no (no) |
-//! | SIGKILL while idle | `BrokenPool`: "... while idle" | the next submit (or its future) | no (no) |
-//! | failing initializer | `BrokenPool`: "the initializer `fail_init` failed", with the panic | every pending future; later submits | no (no) |
-//! | worker exits before connecting | `BrokenPool`: "before connecting: does main() call ... serve_if_worker" | every pending future | no (n/a) |
-//! | a process started as a worker whose `main` does not serve starts a pool | `BrokenPool` from `submit`, saying so (no fork bomb) | that submit | no (n/a) |
-//! | `shutdown()` while a worker dies | `BrokenPool` on the running and the queued futures; shutdown returns, no child left | all | no (no) |
-//! | 16 MiB argument and result | none | — | yes (yes) |
-//! | 100k tasks (`map`, chunksize 1000) | none | — | yes (yes) |
-// ANCHOR_END: matrix
+#![doc = include_str!("failure_matrix.md")]
 //!
 //! Where the pool breaks, the message names the worker (index and pid), how
 //! it ended (exit code or signal) and which task it was running.

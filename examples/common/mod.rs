@@ -5,17 +5,23 @@
 //!
 //! The article's tasks sleep for whole seconds, so each example takes about
 //! 15 s. The environment variable `CONCURRENT_FUTURES_CLOCK` scales that
-//! clock: `CONCURRENT_FUTURES_CLOCK=0.01` makes one article second last
-//! 10 ms, so an example takes 0.15 s. Unset, it is 1: real seconds, as in
+//! clock: `CONCURRENT_FUTURES_CLOCK=0.1` makes one article second last
+//! 100 ms, so an example takes 1.5 s. Unset, it is 1: real seconds, as in
 //! the article.
 //!
 //! ```sh
-//! CONCURRENT_FUTURES_CLOCK=0.01 cargo run --example s02_submit_threads
+//! CONCURRENT_FUTURES_CLOCK=0.1 cargo run --example s02_submit_threads
 //! ```
 //!
 //! Every time an example prints (`t=5.00 s`, timeouts, sleeps) is in article
 //! seconds, so the output reads the same at any scale; only the wall time
 //! line also shows the real time.
+//!
+//! The examples whose outcome depends on timing (§5.3, §9, §11.2, §12.2)
+//! put their cancel point or timeout half an article second away from any
+//! task's start or end, so they show the article's outcome every run. At
+//! 0.1 that half second is 50 ms, plenty even on a busy machine; at 0.01 it
+//! is 5 ms, about what starting one worker process takes, and a race again.
 //!
 //! The scale travels in the environment rather than in a variable of this
 //! process because process pools re-run the example's binary as their

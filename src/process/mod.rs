@@ -7,49 +7,7 @@
 //! environment variable that makes [`serve_if_worker`] serve instead of
 //! returning. Arguments and results travel as bytes ([`Wire`]).
 //!
-// ANCHOR: diagram
-//! ```text
-//!  PARENT PROCESS                                          | WORKER i: this binary, started
-//!                                                          | again (same TASKS table)
-//!  submit(&CUBE, 3) / map                                  |
-//!    | encodes the argument (Wire); the Future is PENDING  | serve_if_worker(TASKS)
-//!    v                                                     |   connects, sends its hello
-//!  +------------------------------------------------+      |   (pid + secret token)
-//!  | Shared::state, one Mutex for the whole pool:   |      |
-//!  |   queue: VecDeque<Item>   (owned by the pool)  |      |
-//!  |   workers[i]: Slot { in_flight, writing, .. }  |      |
-//!  +------------------------------------------------+      |
-//!    | hand_over(i): whichever thread finds worker i with  |
-//!    | room (one item; up to MAX_IN_FLIGHT while its tasks |
-//!    | are short) pops the front item and calls            |
-//!    | set_running_or_notify_cancel():                     |
-//!    |      ****  the future becomes RUNNING here  ****    |
-//!    | (or it was cancelled: skipped); moves it to         |
-//!    | workers[i].in_flight, sets `writing`, unlocks:      |
-//!    |  - the submitting thread, if worker i is free;      |
-//!    |  - receiver i, when a result frees room;            |
-//!    |  - sender thread i (asleep on its own condvar) for  |
-//!    |    the initializer, big frames, what was queued     |
-//!    |    before i connected; it also retires worker i     |
-//!    v                                                     |
-//!  Call{id, name, payload} ======= Unix socket =======>    | reads a frame, finds the name
-//!                    (in a 0700 directory; only a hello    | in TASKS, decodes, runs it
-//!                     with the token is served)            | under catch_unwind, encodes
-//!  receiver thread i, blocked in read  <==============     | Done{id, outcome}
-//!    | pops in_flight (the id must match), hands worker i  |
-//!    | its next item, then decodes R and calls             |
-//!    | set_result / set_exception: FINISHED, callbacks run |
-//!    v                                                     |
-//!  end of stream: a retirement (we closed our half         | exits 0 once our half is
-//!  first, nothing owed) or a death: the pool breaks and    | closed; a task's println!
-//!  every future still owed fails with BrokenPool           | goes to the inherited stdout
-//!                                                          |
-//!  reaper thread i, blocked in child.wait(): no zombie;    |
-//!  on exit it records the status, then wakes the           |
-//!  receiver (or the accept of a worker that never          |
-//!  connected)                                              |
-//! ```
-// ANCHOR_END: diagram
+#![doc = include_str!("diagram.md")]
 //!
 //! A task costs three wake-ups in all: the worker's, the receiver's and
 //! the caller's. Items pass to a worker from a thread that is running
