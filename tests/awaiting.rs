@@ -251,3 +251,16 @@ fn an_awaitable_dropped_before_its_first_poll_cancels_a_pending_future() {
     drop(f.clone().into_future());
     assert!(f.cancelled());
 }
+
+#[test]
+fn an_async_task_awaiting_a_future_can_move_to_another_thread() {
+    // What `tokio::spawn` asks of it: the async block is `Send`.
+    let f = Future::<String>::new();
+    let task = {
+        let f = f.clone();
+        async move { f.await.map(|s| s.len()) }
+    };
+    let runner = thread::spawn(move || block_on(task));
+    f.set_result("moved".into()).unwrap();
+    assert_eq!(runner.join().unwrap(), Ok(5));
+}
