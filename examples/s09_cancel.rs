@@ -38,7 +38,7 @@ pub fn main() {
             futures.push((name(i), f));
         }
 
-        println!("All 10 tasks submitted; sleeping 3.5 s, then cancelling what has not started.\n");
+        println!("All 10 tasks submitted; sleeping 3.5 s before cancelling.\n");
         common::sleep(3.5);
 
         for (name, future) in &futures {
