@@ -19,7 +19,8 @@
 # finished, which were cancelled, which thread ran what, and every count may
 # not. The timing examples schedule their cancel points and timeouts half an
 # article second away from any task's start or end, so at this scale they
-# show the same outcome every run. A mismatch is retried before it fails,
+# show the same outcome on every run a machine that is not overloaded
+# makes. A mismatch is retried before it fails,
 # because the machine running CI may be busy.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -11,7 +11,7 @@
 //! the two wins is a race (at a fast clock, `("Thread_4", 125)` is often
 //! printed too, or task 10 starts before it can be cancelled and the wall
 //! time is 15 s). The twin's timeout is 4.5 s, half a second from any task's
-//! end, so it always shows the article's outcome: four results, then the
+//! end, so it shows the article's outcome: four results, then the
 //! timeout, 13 s.
 
 use concurrent_futures::{MapOptions, ThreadPoolExecutor};

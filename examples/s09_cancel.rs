@@ -14,7 +14,7 @@
 //! which of the two the cancel loop sees first is a race, and at a fast
 //! clock it often cancels F-8 too. Half a second later nothing starts or
 //! ends (tasks end at 1, 2, 3, 4, 5, 7, 9, 11, ...), so the twin sleeps
-//! 3.5 s and always shows the article's outcome: F-9 and F-10 cancelled,
+//! 3.5 s and shows the article's outcome: F-9 and F-10 cancelled,
 //! eight results, 11 s.
 
 use concurrent_futures::{Future, ThreadPoolExecutor};
@@ -38,7 +38,7 @@ pub fn main() {
             futures.push((name(i), f));
         }
 
-        println!("All 10 tasks submitted; sleeping 3.5 s, then cancelling what has not started.\n");
+        println!("All 10 tasks submitted; sleeping 3.5 s before cancelling.\n");
         common::sleep(3.5);
 
         for (name, future) in &futures {

@@ -10,7 +10,7 @@
 //! The article's timeout is 5 s, the very moment task 5 ends, so now and
 //! then task 5 makes it in time and the split is 5 / 5 instead of 4 / 6.
 //! The twin's timeout is 4.5 s, half a second from any task's end, so it
-//! always shows the article's 4 / 6.
+//! shows the article's 4 / 6.
 
 use concurrent_futures::process::serve_if_worker;
 use concurrent_futures::{as_completed_timeout, ProcessPoolExecutor};

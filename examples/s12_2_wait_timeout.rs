@@ -10,7 +10,7 @@
 //! task 3 usually loses here (the timeout's clock starts when `wait` is
 //! called, the tasks a few milliseconds later, once the worker processes
 //! are up), showing two tasks done where the article shows three. The
-//! twin's timeout is 3.5 s, half a second from any task's end, so it always
+//! twin's timeout is 3.5 s, half a second from any task's end, so it
 //! shows the article's three.
 
 use concurrent_futures::process::serve_if_worker;

@@ -19,9 +19,11 @@
 //!
 //! The examples whose outcome depends on timing (§5.3, §9, §11.2, §12.2)
 //! put their cancel point or timeout half an article second away from any
-//! task's start or end, so they show the article's outcome every run. At
-//! 0.1 that half second is 50 ms, plenty even on a busy machine; at 0.01 it
-//! is 5 ms, about what starting one worker process takes, and a race again.
+//! task's start or end, so they show the article's outcome unless a task
+//! runs half an article second late. At 0.1 that is 50 ms, which only a
+//! badly overloaded machine misses (a worker process can take that long to
+//! start when a dozen jobs share two cores); at 0.01 it is 5 ms, about
+//! what starting one worker process takes, and a race again.
 //!
 //! The scale travels in the environment rather than in a variable of this
 //! process because process pools re-run the example's binary as their
