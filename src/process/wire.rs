@@ -51,22 +51,17 @@ use crate::Error;
 ///
 /// ```
 /// use concurrent_futures::process::Wire;
-/// use std::collections::{BTreeSet, HashMap};
-/// use std::path::PathBuf;
-/// use std::time::Duration;
+/// use std::{collections::HashMap, path::PathBuf, time::Duration};
 ///
-/// let mut ages: HashMap<PathBuf, (Duration, BTreeSet<String>)> = HashMap::new();
-/// ages.insert("/var/log/syslog".into(), (Duration::from_secs(90), BTreeSet::from(["log".into()])));
+/// let ages = HashMap::from([(PathBuf::from("/var/log/syslog"), [Duration::from_secs(90); 2])]);
 /// let mut bytes = Vec::new();
 /// ages.encode(&mut bytes).unwrap();
 /// assert_eq!(HashMap::decode(&mut &bytes[..]).unwrap(), ages);
-/// // Cut short, the bytes are refused, never half-read.
-/// assert!(<HashMap<PathBuf, (Duration, BTreeSet<String>)>>::decode(&mut &bytes[..20]).is_err());
+/// assert!(<HashMap<PathBuf, [Duration; 2]>>::decode(&mut &bytes[..20]).is_err()); // cut short
 /// ```
 ///
-/// A task over a type that is not `Wire` does not compile; the error says
-/// so and points here (the words themselves are checked by a test in
-/// `tests/wire.rs`):
+/// A task over a type that is not `Wire` does not compile, with an error
+/// that says so and points here (`tests/wire.rs` checks its words):
 ///
 /// ```compile_fail,E0277
 /// use concurrent_futures::process::{Registered, Task};
@@ -74,8 +69,7 @@ use crate::Error;
 /// fn warm(c: Celsius) -> bool { c.0 > 20.0 }
 /// const WARM: Task<Celsius, bool> = Task::new("warm", warm);
 /// const TASKS: &[&dyn Registered] = &[&WARM];
-/// // error[E0277]: `Celsius` cannot travel to or from a worker process: it does not implement `Wire`
-/// //   = note: see the docs of concurrent_futures::process::Wire for the types that are, and how to implement it
+/// // error[E0277]: `Celsius` cannot travel to or from a worker process: ...
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot travel to or from a worker process: it does not implement `Wire`",
