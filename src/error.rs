@@ -30,7 +30,7 @@ pub enum Error {
     },
     /// The task panicked: the exception it raised, in Python's terms.
     Panicked {
-        /// The panic message, then where known where it happened: `boom (at src/main.rs:4:5)`.
+        /// The panic message and, where known, where it happened: `boom (at src/main.rs:4:5)`.
         message: String,
     },
     /// The pool can run nothing more (`BrokenThreadPool` / `BrokenProcessPool`):
