@@ -22,6 +22,8 @@ mod common;
 mod awaiting;
 #[path = "one_executor.rs"]
 mod one_executor;
+#[path = "progress.rs"]
+mod progress;
 #[path = "s01_four_steps.rs"]
 mod s01;
 #[path = "s02_submit_threads.rs"]
@@ -83,6 +85,10 @@ fn main() {
         ("10. A callback when each task is done", s10::main),
         ("11.1 Results as tasks complete: as_completed", s11_1::main),
         ("11.2 as_completed with a timeout", s11_2::main),
+        (
+            "11.3 A progress line over as_completed (tqdm)",
+            progress::main,
+        ),
         ("12.1 wait until all are done", s12_1::main),
         ("12.2 wait with a timeout", s12_2::main),
         ("12.3 wait until the first is done", s12_3::main),

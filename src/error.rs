@@ -30,7 +30,7 @@ pub enum Error {
     },
     /// The task panicked: the exception it raised, in Python's terms.
     Panicked {
-        /// The panic message; for process tasks also where it happened.
+        /// The panic message and, where known, where it happened: `boom (at src/main.rs:4:5)`.
         message: String,
     },
     /// The pool can run nothing more (`BrokenThreadPool` / `BrokenProcessPool`):
@@ -130,3 +130,68 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
         "a panic with a non-string payload".to_owned()
     }
 }
+
+// ANCHOR: catch_panic
+// ---- Where a thread task panicked ----
+//
+// A caught panic's payload holds its message but not where it happened;
+// only the panic hook is told that. So a hook, chained in front of the one
+// already installed (the user's, or std's printer), notes the location in
+// a thread-local while a task runs, then hands over to the previous hook
+// as before: nothing the user set up is lost, and the panic still prints.
+// (A process worker does the same in `process/task.rs`, but silently.)
+
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
+
+thread_local! {
+    /// True while this thread runs a task inside `catch_panic`.
+    static CATCHING: Cell<bool> = const { Cell::new(false) };
+    /// Where the last panic inside `catch_panic` on this thread happened.
+    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Chains the location hook in front of the current one, once per process.
+fn install_location_hook() {
+    static INSTALLED: Once = Once::new();
+    // `set_hook` panics on a thread that is already panicking (a callback
+    // run by a `Drop` during unwinding): that panic then simply has no
+    // location.
+    if std::thread::panicking() {
+        return;
+    }
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CATCHING.with(Cell::get) {
+                let at = info.location().map(|l| l.to_string());
+                LOCATION.with(|cell| *cell.borrow_mut() = at);
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// Runs `f`, turning a panic into `Error::Panicked` whose message ends with
+/// where it happened, `boom (at src/main.rs:4:5)`, as a process task's does.
+///
+/// If the program replaces the panic hook after the first task ran (rather
+/// than chaining it), messages go back to having no location.
+pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, Error> {
+    install_location_hook();
+    LOCATION.with(|cell| cell.borrow_mut().take());
+    // Restored, not cleared: a task may run another inline (a callback).
+    let outer = CATCHING.with(|c| c.replace(true));
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(outer));
+    outcome.map_err(|payload| {
+        let message = panic_message(&*payload);
+        let message = match LOCATION.with(|cell| cell.borrow_mut().take()) {
+            Some(at) => format!("{message} (at {at})"),
+            None => message,
+        };
+        Error::Panicked { message }
+    })
+}
+// ANCHOR_END: catch_panic

@@ -1,11 +1,9 @@
 //! §2 of the article: `submit`, the work item it queues, and the loop each
 //! worker thread runs.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
-use crate::error::panic_message;
 use crate::future::lock;
 use crate::pool::Shared;
 use crate::{Error, Future, ThreadPoolExecutor};
@@ -36,9 +34,7 @@ impl<T: Send, F: FnOnce() -> T + Send> Work for Job<T, F> {
         if !future.set_running_or_notify_cancel() {
             return before_publish();
         }
-        let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(|payload| Error::Panicked {
-            message: panic_message(&*payload),
-        });
+        let outcome = crate::error::catch_panic(f);
         before_publish();
         // Cannot fail: the future was running, so nobody else finished it.
         let _ = match outcome {

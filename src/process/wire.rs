@@ -12,8 +12,15 @@ use crate::Error;
 ///
 /// Implemented for the integers, `f32`/`f64`, `bool`, `char`, `String`,
 /// `()`, `Vec<T>`, `Option<T>`, `Result<T, E>` and tuples of up to six
-/// elements. Implement it for your own types by encoding their fields in
-/// order and decoding them in the same order:
+/// elements; also arrays `[T; N]`, `Box<T>`, `VecDeque<T>`,
+/// `HashMap`/`BTreeMap`, `HashSet`/`BTreeSet`, `Duration`, `OsString` and
+/// `PathBuf` (on Unix any path; elsewhere a path that is not valid Unicode
+/// is refused with `Error::Encoding`).
+///
+/// For a struct with named fields, [`wire_struct!`](crate::wire_struct)
+/// writes the impl: `concurrent_futures::wire_struct!(Point { x, y });`.
+/// Otherwise implement it by encoding the fields in order and decoding
+/// them in the same order:
 ///
 /// ```
 /// use concurrent_futures::process::Wire;
@@ -39,6 +46,37 @@ use crate::Error;
 ///
 /// Either method may refuse with `Error::Encoding` (say, a value the type
 /// cannot represent); the future of that one task then fails with it.
+///
+/// The std containers nest freely:
+///
+/// ```
+/// use concurrent_futures::process::Wire;
+/// use std::{collections::HashMap, path::PathBuf, time::Duration};
+///
+/// let ages = HashMap::from([(PathBuf::from("/var/log/syslog"), [Duration::from_secs(90); 2])]);
+/// let mut bytes = Vec::new();
+/// ages.encode(&mut bytes).unwrap();
+/// assert_eq!(HashMap::decode(&mut &bytes[..]).unwrap(), ages);
+/// assert!(<HashMap<PathBuf, [Duration; 2]>>::decode(&mut &bytes[..20]).is_err()); // cut short
+/// ```
+///
+/// A task over a type that is not `Wire` does not compile, with an error
+/// that says so and points here (`tests/wire.rs` checks its words):
+///
+/// ```compile_fail,E0277
+/// use concurrent_futures::process::{Registered, Task};
+/// struct Celsius(f64);
+/// fn warm(c: Celsius) -> bool { c.0 > 20.0 }
+/// const WARM: Task<Celsius, bool> = Task::new("warm", warm);
+/// const TASKS: &[&dyn Registered] = &[&WARM];
+/// // error[E0277]: `Celsius` cannot travel to or from a worker process: ...
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot travel to or from a worker process: it does not implement `Wire`",
+    label = "`{Self}` is not `Wire`",
+    note = "see the docs of concurrent_futures::process::Wire for the types that are, and how to implement it",
+    note = "for a struct with named fields: `concurrent_futures::wire_struct!(MyStruct {{ field1, field2 }});`"
+)]
 pub trait Wire: Sized {
     /// Appends this value's bytes to `out`.
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error>;
@@ -341,6 +379,286 @@ pub(crate) fn from_bytes<T: Wire>(mut input: &[u8]) -> Result<T, Error> {
     Ok(value)
 }
 // ANCHOR_END: bytes
+
+// ---- Containers, paths and durations ----
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::ffi::{OsStr, OsString};
+use std::hash::{BuildHasher, Hash};
+use std::path::PathBuf;
+use std::time::Duration;
+
+// An array's length is part of its type, so only the elements travel: the
+// same bytes as a `Vec<T>` of the same elements, minus the length.
+impl<T: Wire, const N: usize> Wire for [T; N] {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        T::encode_slice(self, out)
+    }
+    fn decode(input: &mut &[u8]) -> Result<Self, Error> {
+        let items = T::decode_vec(input, N)?;
+        // `decode_vec` returned exactly N items or an error.
+        Ok(items
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("decode_vec returned the wrong count")))
+    }
+}
+
+impl<T: Wire> Wire for Box<T> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        T::encode(self, out)
+    }
+    fn decode(input: &mut &[u8]) -> Result<Self, Error> {
+        T::decode(input).map(Box::new)
+    }
+}
+
+// The same bytes as a `Vec<T>`: a deque is sent as the list it holds.
+impl<T: Wire> Wire for VecDeque<T> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        let (front, back) = self.as_slices();
+        (self.len() as u64).encode(out)?;
+        T::encode_slice(front, out)?;
+        T::encode_slice(back, out)
+    }
+    fn decode(input: &mut &[u8]) -> Result<Self, Error> {
+        Vec::decode(input).map(VecDeque::from)
+    }
+}
+
+/// Reads a collection's length, then `n` items with `read`, each handed to
+/// `insert`, which says `false` for a key already there. The encoder never
+/// writes a key twice, so a repeated key means the bytes are not ours.
+fn decode_entries<T>(
+    input: &mut &[u8],
+    what: &str,
+    mut read: impl FnMut(&mut &[u8]) -> Result<T, Error>,
+    mut insert: impl FnMut(T) -> bool,
+) -> Result<(), Error> {
+    let n = length(input)?;
+    for i in 0..n {
+        if !insert(read(input)?) {
+            return Err(encoding(format!("{what}: entry {i} of {n} repeats a key")));
+        }
+    }
+    Ok(())
+}
+
+// Maps and sets travel as their length, then their entries in iteration
+// order. A `HashMap`'s order differs between processes (each has its own
+// random hasher keys), which is harmless: decoding does not depend on it.
+impl<K, V, S> Wire for HashMap<K, V, S>
+where
+    K: Wire + Eq + Hash,
+    V: Wire,
+    S: BuildHasher + Default,
+{
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        (self.len() as u64).encode(out)?;
+        self.iter().try_for_each(|(k, v)| {
+            k.encode(out)?;
+            v.encode(out)
+        })
+    }
+    fn decode(input: &mut &[u8]) -> Result<Self, Error> {
+        // Nothing reserved up front: a lying length fails at `take` instead.
+        let mut map = HashMap::default();
+        let read = |input: &mut &[u8]| Ok((K::decode(input)?, V::decode(input)?));
+        decode_entries(input, "HashMap", read, |(k, v)| map.insert(k, v).is_none())?;
+        Ok(map)
+    }
+}
+
+impl<K: Wire + Ord, V: Wire> Wire for BTreeMap<K, V> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        (self.len() as u64).encode(out)?;
+        self.iter().try_for_each(|(k, v)| {
+            k.encode(out)?;
+            v.encode(out)
+        })
+    }
+    fn decode(input: &mut &[u8]) -> Result<Self, Error> {
+        let mut map = BTreeMap::new();
+        let read = |input: &mut &[u8]| Ok((K::decode(input)?, V::decode(input)?));
+        decode_entries(input, "BTreeMap", read, |(k, v)| map.insert(k, v).is_none())?;
+        Ok(map)
+    }
+}
+
+impl<T, S> Wire for HashSet<T, S>
+where
+    T: Wire + Eq + Hash,
+    S: BuildHasher + Default,
+{
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        (self.len() as u64).encode(out)?;
+        self.iter().try_for_each(|x| x.encode(out))
+    }
+    fn decode(input: &mut &[u8]) -> Result<Self, Error> {
+        let mut set = HashSet::default();
+        decode_entries(input, "HashSet", T::decode, |x| set.insert(x))?;
+        Ok(set)
+    }
+}
+
+impl<T: Wire + Ord> Wire for BTreeSet<T> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        (self.len() as u64).encode(out)?;
+        self.iter().try_for_each(|x| x.encode(out))
+    }
+    fn decode(input: &mut &[u8]) -> Result<Self, Error> {
+        let mut set = BTreeSet::new();
+        decode_entries(input, "BTreeSet", T::decode, |x| set.insert(x))?;
+        Ok(set)
+    }
+}
+
+// A `Duration` as Python's `timedelta` would not do it: whole seconds
+// (`u64`) then nanoseconds (`u32`), exactly as `Duration` holds it, so no
+// value is rounded.
+impl Wire for Duration {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.as_secs().encode(out)?;
+        self.subsec_nanos().encode(out)
+    }
+    fn decode(input: &mut &[u8]) -> Result<Self, Error> {
+        let secs = u64::decode(input)?;
+        let nanos = u32::decode(input)?;
+        // `Duration::new` would carry extra nanoseconds into the seconds
+        // (and panic on overflow); the encoder never writes a billion or more.
+        if nanos >= 1_000_000_000 {
+            return Err(encoding(format!("invalid Duration: {nanos} nanoseconds")));
+        }
+        Ok(Duration::new(secs, nanos))
+    }
+}
+
+// ANCHOR: os_string
+// Paths: a length, then the path's bytes. On Unix a path is any bytes but
+// `/` and NUL, UTF-8 or not, and those bytes travel as they are: parent and
+// worker are the same binary on the same system, so nothing is lost. On
+// Windows (and anywhere else) a path is UTF-16 that may hold unpaired
+// surrogates, which have no UTF-8 form; such a path is refused with
+// `Error::Encoding` rather than altered (a lossy U+FFFD would name another
+// file). A valid UTF-8 path gives the same bytes as its `String` everywhere.
+impl Wire for OsString {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        let bytes = os_bytes(self)?;
+        (bytes.len() as u64).encode(out)?;
+        out.extend_from_slice(bytes);
+        Ok(())
+    }
+    fn decode(input: &mut &[u8]) -> Result<Self, Error> {
+        let n = length(input)?;
+        os_string(take(input, n)?)
+    }
+}
+
+#[cfg(unix)]
+fn os_bytes(s: &OsStr) -> Result<&[u8], Error> {
+    use std::os::unix::ffi::OsStrExt;
+    Ok(s.as_bytes())
+}
+
+#[cfg(unix)]
+fn os_string(bytes: &[u8]) -> Result<OsString, Error> {
+    use std::os::unix::ffi::OsStringExt;
+    Ok(OsString::from_vec(bytes.to_vec()))
+}
+
+#[cfg(not(unix))]
+fn os_bytes(s: &OsStr) -> Result<&[u8], Error> {
+    match s.to_str() {
+        Some(text) => Ok(text.as_bytes()),
+        None => Err(encoding(format!(
+            "the path {s:?} is not valid Unicode and cannot be sent to a worker"
+        ))),
+    }
+}
+
+#[cfg(not(unix))]
+fn os_string(bytes: &[u8]) -> Result<OsString, Error> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(OsString::from(text)),
+        Err(e) => Err(encoding(format!("invalid UTF-8 in a path: {e}"))),
+    }
+}
+// ANCHOR_END: os_string
+
+impl Wire for PathBuf {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        // No copy: the same bytes as the `OsString` it wraps.
+        let bytes = os_bytes(self.as_os_str())?;
+        (bytes.len() as u64).encode(out)?;
+        out.extend_from_slice(bytes);
+        Ok(())
+    }
+    fn decode(input: &mut &[u8]) -> Result<Self, Error> {
+        OsString::decode(input).map(PathBuf::from)
+    }
+}
+
+// ANCHOR: wire_struct
+/// Writes the [`Wire`](crate::process::Wire) impl of a struct with named
+/// fields: list the struct's name and its fields, in the order they
+/// travel.
+///
+/// ```
+/// use concurrent_futures::process::Wire;
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Point { x: i32, y: i32, label: String }
+///
+/// concurrent_futures::wire_struct!(Point { x, y, label });
+///
+/// let p = Point { x: 1, y: -2, label: "origin-ish".into() };
+/// let mut bytes = Vec::new();
+/// p.encode(&mut bytes).unwrap();
+/// assert_eq!(Point::decode(&mut &bytes[..]).unwrap(), p);
+/// ```
+///
+/// Every field must be listed (a missing one fails to compile, since the
+/// decode builds the struct with a literal) and its type must be `Wire`.
+/// For a generic struct, name its type parameters; each gets a `Wire`
+/// bound:
+///
+/// ```
+/// #[derive(Debug, PartialEq)]
+/// struct Pair<A, B> { left: A, right: B }
+///
+/// concurrent_futures::wire_struct!(Pair<A, B> { left, right });
+///
+/// use concurrent_futures::process::Wire;
+/// let mut bytes = Vec::new();
+/// Pair { left: 7u8, right: vec![true] }.encode(&mut bytes).unwrap();
+/// let back: Pair<u8, Vec<bool>> = Wire::decode(&mut &bytes[..]).unwrap();
+/// assert_eq!(back, Pair { left: 7, right: vec![true] });
+/// ```
+///
+/// Tuple structs, enums and structs with lifetimes need the impl written
+/// by hand, as in the [`Wire`](crate::process::Wire) docs.
+#[macro_export]
+macro_rules! wire_struct {
+    ($name:ident $(< $($param:ident),+ $(,)? >)? { $($field:ident),* $(,)? }) => {
+        impl $(< $($param: $crate::process::Wire),+ >)? $crate::process::Wire
+            for $name $(< $($param),+ >)?
+        {
+            fn encode(&self, out: &mut ::std::vec::Vec<u8>) -> ::std::result::Result<(), $crate::Error> {
+                // Both unused for a struct with no fields.
+                let _ = &out;
+                $($crate::process::Wire::encode(&self.$field, out)?;)*
+                ::std::result::Result::Ok(())
+            }
+            fn decode(input: &mut &[u8]) -> ::std::result::Result<Self, $crate::Error> {
+                let _ = &input;
+                // Fields are evaluated in the order written: the order encoded.
+                ::std::result::Result::Ok($name {
+                    $($field: $crate::process::Wire::decode(input)?,)*
+                })
+            }
+        }
+    };
+}
+// ANCHOR_END: wire_struct
 
 #[cfg(test)]
 mod tests {
