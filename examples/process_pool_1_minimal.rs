@@ -72,6 +72,7 @@ pub fn serve_if_worker(tasks: Tasks) {
     write_frame(&mut conn, token.as_bytes()).expect("the parent reads");
     // A call is the argument (8 bytes), then the task's name; the answer
     // is the result (8 bytes). A panicking task ends the process.
+    // ANCHOR: serve_loop
     while let Ok(call) = read_frame(&mut conn) {
         let (arg, name) = call.split_at(8);
         let arg = u64::from_le_bytes(arg.try_into().unwrap());
@@ -79,6 +80,7 @@ pub fn serve_if_worker(tasks: Tasks) {
         let (_, task) = tasks.iter().find(|(n, _)| *n == name).unwrap();
         write_frame(&mut conn, &task(arg).to_le_bytes()).expect("the parent reads");
     }
+    // ANCHOR_END: serve_loop
     std::process::exit(0);
 }
 // ANCHOR_END: serve
@@ -195,7 +197,7 @@ fn feed(mut conn: TcpStream, jobs: &Mutex<Receiver<Job>>) {
 // ANCHOR_END: feed
 
 // ANCHOR: main
-fn main() {
+pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
     let pool = ProcessPool::new(5).unwrap();

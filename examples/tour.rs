@@ -16,6 +16,8 @@
 
 mod common;
 
+#[path = "process_pool_1_minimal.rs"]
+mod pool1;
 #[path = "s01_four_steps.rs"]
 mod s01;
 #[path = "s02_submit_threads.rs"]
@@ -56,6 +58,7 @@ fn main() {
     // The process pools re-run this binary as their workers: here is where
     // a worker turns aside, with every task of every example in one table.
     concurrent_futures::process::serve_if_worker(common::TASKS);
+    pool1::serve_if_worker(pool1::TASKS);
     // Before any thread or worker starts: the workers inherit the scale.
     if std::env::var_os(common::CLOCK_VAR).is_none() {
         common::set_scale(TOUR_SCALE);
@@ -78,6 +81,7 @@ fn main() {
         ("12.1 wait until all are done", s12_1::main),
         ("12.2 wait with a timeout", s12_2::main),
         ("12.3 wait until the first is done", s12_3::main),
+        ("3 again, on the book's minimal process pool", pool1::main),
     ];
     for (title, run) in sections {
         println!("== {title} ==\n");
