@@ -66,6 +66,7 @@ pub fn serve_if_worker(tasks: Tasks) {
     let (port, token) = hello.split_once(':').expect("PORT:TOKEN");
     let port: u16 = port.parse().expect("a port");
     let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("the parent listens");
+    conn.set_nodelay(true).expect("a TCP socket"); // see `accept`
     write_frame(&mut conn, token.as_bytes()).expect("the parent reads");
     // A call is the argument (8 bytes), then the task's name; the answer
     // is the result (8 bytes). A panicking task ends the process.
@@ -236,6 +237,9 @@ fn accept(listener: &TcpListener, token: &str) -> io::Result<TcpStream> {
     loop {
         let (mut conn, _) = listener.accept()?;
         if read_frame(&mut conn)? == token.as_bytes() {
+            // A frame should leave at once, but TCP holds a small write back
+            // while an earlier one is not acknowledged (Nagle's algorithm).
+            conn.set_nodelay(true)?;
             return Ok(conn);
         }
     }

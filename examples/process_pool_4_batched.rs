@@ -65,6 +65,7 @@ pub fn serve_if_worker(tasks: Tasks) {
     let (port, token) = hello.split_once(':').expect("PORT:TOKEN");
     let port: u16 = port.parse().expect("a port");
     let conn = TcpStream::connect(("127.0.0.1", port)).expect("the parent listens");
+    conn.set_nodelay(true).expect("a TCP socket"); // see `accept`
     write_frame(&conn, token.as_bytes()).expect("the parent reads");
     let mut input = BufReader::new(&conn);
     let mut output = BufWriter::new(&conn);
@@ -254,6 +255,9 @@ fn accept(listener: &TcpListener, token: &str) -> io::Result<TcpStream> {
     loop {
         let (mut conn, _) = listener.accept()?;
         if read_frame(&mut conn)? == token.as_bytes() {
+            // A frame should leave at once, but TCP holds a small write back
+            // while an earlier one is not acknowledged (Nagle's algorithm).
+            conn.set_nodelay(true)?;
             return Ok(conn);
         }
     }
