@@ -49,6 +49,8 @@ EXAMPLES=(
     wrong_callback_under_lock
     wrong_cancel_running
     wrong_stdout_channel
+    process_pool_1_minimal
+    process_pool_5_death
 )
 
 check=false

@@ -69,9 +69,11 @@ pub fn serve_if_worker(tasks: Tasks) {
     let (port, token) = hello.split_once(':').expect("PORT:TOKEN");
     let port: u16 = port.parse().expect("a port");
     let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("the parent listens");
+    conn.set_nodelay(true).expect("a TCP socket"); // see `accept`
     write_frame(&mut conn, token.as_bytes()).expect("the parent reads");
     // A call is the argument (8 bytes), then the task's name; the answer
     // is the result (8 bytes). A panicking task ends the process.
+    // ANCHOR: serve_loop
     while let Ok(call) = read_frame(&mut conn) {
         let (arg, name) = call.split_at(8);
         let arg = u64::from_le_bytes(arg.try_into().unwrap());
@@ -79,6 +81,7 @@ pub fn serve_if_worker(tasks: Tasks) {
         let (_, task) = tasks.iter().find(|(n, _)| *n == name).unwrap();
         write_frame(&mut conn, &task(arg).to_le_bytes()).expect("the parent reads");
     }
+    // ANCHOR_END: serve_loop
     std::process::exit(0);
 }
 // ANCHOR_END: serve
@@ -159,15 +162,20 @@ impl Drop for ProcessPool {
 }
 // ANCHOR_END: pool
 
+// ANCHOR: accept
 /// Accepts connections until one starts with our token.
 fn accept(listener: &TcpListener, token: &str) -> io::Result<TcpStream> {
     loop {
         let (mut conn, _) = listener.accept()?;
         if read_frame(&mut conn)? == token.as_bytes() {
+            // A frame should leave at once, but TCP holds a small write back
+            // while an earlier one is not acknowledged (Nagle's algorithm).
+            conn.set_nodelay(true)?;
             return Ok(conn);
         }
     }
 }
+// ANCHOR_END: accept
 
 // ANCHOR: feed
 /// One worker's thread in the parent: the next call, written, then a
@@ -195,7 +203,7 @@ fn feed(mut conn: TcpStream, jobs: &Mutex<Receiver<Job>>) {
 // ANCHOR_END: feed
 
 // ANCHOR: main
-fn main() {
+pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
     let pool = ProcessPool::new(5).unwrap();

@@ -66,9 +66,11 @@ pub fn serve_if_worker(tasks: Tasks) {
     let (port, token) = hello.split_once(':').expect("PORT:TOKEN");
     let port: u16 = port.parse().expect("a port");
     let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("the parent listens");
+    conn.set_nodelay(true).expect("a TCP socket"); // see `accept`
     write_frame(&mut conn, token.as_bytes()).expect("the parent reads");
     // A call is the argument (8 bytes), then the task's name; the answer
     // is the result (8 bytes). A panicking task ends the process.
+    // ANCHOR: serve_loop
     while let Ok(call) = read_frame(&mut conn) {
         let (arg, name) = call.split_at(8);
         let arg = u64::from_le_bytes(arg.try_into().unwrap());
@@ -76,6 +78,7 @@ pub fn serve_if_worker(tasks: Tasks) {
         let (_, task) = tasks.iter().find(|(n, _)| *n == name).unwrap();
         write_frame(&mut conn, &task(arg).to_le_bytes()).expect("the parent reads");
     }
+    // ANCHOR_END: serve_loop
     std::process::exit(0);
 }
 // ANCHOR_END: serve
@@ -98,6 +101,7 @@ struct Worker {
 }
 
 impl Worker {
+    // ANCHOR: send
     fn send(&self, job: Job) {
         let mut call = job.arg.to_le_bytes().to_vec();
         call.extend_from_slice(job.name.as_bytes());
@@ -106,6 +110,7 @@ impl Worker {
         let _ = write_frame(&self.conn, &call);
         in_flight.push_back((job, Instant::now()));
     }
+    // ANCHOR_END: send
 }
 // ANCHOR_END: worker
 
@@ -183,6 +188,7 @@ impl ProcessPool {
         })
     }
 
+    // ANCHOR: submit
     /// Runs `name(arg)` in some worker.
     pub fn submit(&self, name: &'static str, arg: u64) -> Future<u64> {
         let future = Future::new();
@@ -208,6 +214,7 @@ impl ProcessPool {
         }
         future
     }
+    // ANCHOR_END: submit
 
     /// Runs everything queued, then lets the workers go and waits for them.
     pub fn shutdown(self) {
@@ -238,6 +245,9 @@ fn accept(listener: &TcpListener, token: &str) -> io::Result<TcpStream> {
     loop {
         let (mut conn, _) = listener.accept()?;
         if read_frame(&mut conn)? == token.as_bytes() {
+            // A frame should leave at once, but TCP holds a small write back
+            // while an earlier one is not acknowledged (Nagle's algorithm).
+            conn.set_nodelay(true)?;
             return Ok(conn);
         }
     }
@@ -277,6 +287,7 @@ fn start_worker(shared: &Arc<Shared>) -> io::Result<()> {
 // ANCHOR_END: start
 
 // ANCHOR: hand_off
+// ANCHOR: next_for
 /// Frees the room of the calls `worker` has answered (`answered`: how
 /// long each took), fills its room from the queue (skipping cancelled
 /// calls), and lets it go if the pool is shutting down and the queue is
@@ -312,7 +323,9 @@ fn next_for(shared: &Shared, worker: &Worker, answered: &[Duration]) {
         let _ = worker.conn.shutdown(Shutdown::Write);
     }
 }
+// ANCHOR_END: next_for
 
+// ANCHOR: receive
 /// One worker's receiving thread: reads answers until the worker is gone.
 fn receive(shared: &Shared, worker: &Worker, conn: TcpStream) {
     while let Ok(answer) = read_frame(&conn) {
@@ -323,10 +336,11 @@ fn receive(shared: &Shared, worker: &Worker, conn: TcpStream) {
         job.future.set_result(result).unwrap();
     }
 }
+// ANCHOR_END: receive
 // ANCHOR_END: hand_off
 
 // ANCHOR: main
-fn main() {
+pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
     let pool = ProcessPool::new(5).unwrap();

@@ -65,11 +65,13 @@ pub fn serve_if_worker(tasks: Tasks) {
     let (port, token) = hello.split_once(':').expect("PORT:TOKEN");
     let port: u16 = port.parse().expect("a port");
     let conn = TcpStream::connect(("127.0.0.1", port)).expect("the parent listens");
+    conn.set_nodelay(true).expect("a TCP socket"); // see `accept`
     write_frame(&conn, token.as_bytes()).expect("the parent reads");
     let mut input = BufReader::new(&conn);
     let mut output = BufWriter::new(&conn);
     // A call is the argument (8 bytes), then the task's name; the answer
     // is the result (8 bytes). A panicking task ends the process.
+    // ANCHOR: serve_loop
     while let Ok(call) = read_frame(&mut input) {
         let (arg, name) = call.split_at(8);
         let arg = u64::from_le_bytes(arg.try_into().unwrap());
@@ -81,6 +83,7 @@ pub fn serve_if_worker(tasks: Tasks) {
             output.flush().expect("the parent reads");
         }
     }
+    // ANCHOR_END: serve_loop
     std::process::exit(0);
 }
 // ANCHOR_END: serve
@@ -103,6 +106,7 @@ struct Worker {
 }
 
 impl Worker {
+    // ANCHOR: send
     fn send(&self, jobs: Vec<Job>) {
         let mut calls = Vec::new();
         for job in &jobs {
@@ -116,6 +120,7 @@ impl Worker {
         let now = Instant::now();
         in_flight.extend(jobs.into_iter().map(|job| (job, now)));
     }
+    // ANCHOR_END: send
 }
 // ANCHOR_END: worker
 
@@ -193,6 +198,7 @@ impl ProcessPool {
         })
     }
 
+    // ANCHOR: submit
     /// Runs `name(arg)` in some worker.
     pub fn submit(&self, name: &'static str, arg: u64) -> Future<u64> {
         let future = Future::new();
@@ -218,6 +224,7 @@ impl ProcessPool {
         }
         future
     }
+    // ANCHOR_END: submit
 
     /// Runs everything queued, then lets the workers go and waits for them.
     pub fn shutdown(self) {
@@ -248,6 +255,9 @@ fn accept(listener: &TcpListener, token: &str) -> io::Result<TcpStream> {
     loop {
         let (mut conn, _) = listener.accept()?;
         if read_frame(&mut conn)? == token.as_bytes() {
+            // A frame should leave at once, but TCP holds a small write back
+            // while an earlier one is not acknowledged (Nagle's algorithm).
+            conn.set_nodelay(true)?;
             return Ok(conn);
         }
     }
@@ -287,6 +297,7 @@ fn start_worker(shared: &Arc<Shared>) -> io::Result<()> {
 // ANCHOR_END: start
 
 // ANCHOR: hand_off
+// ANCHOR: next_for
 /// Frees the room of the calls `worker` has answered (`answered`: how
 /// long each took), fills its room from the queue (skipping cancelled
 /// calls), and lets it go if the pool is shutting down and the queue is
@@ -322,7 +333,9 @@ fn next_for(shared: &Shared, worker: &Worker, answered: &[Duration]) {
         let _ = worker.conn.shutdown(Shutdown::Write);
     }
 }
+// ANCHOR_END: next_for
 
+// ANCHOR: receive
 /// One worker's receiving thread: reads answers until the worker is gone.
 fn receive(shared: &Shared, worker: &Worker, conn: TcpStream) {
     let mut input = BufReader::new(conn);
@@ -351,10 +364,11 @@ fn receive(shared: &Shared, worker: &Worker, conn: TcpStream) {
         }
     }
 }
+// ANCHOR_END: receive
 // ANCHOR_END: hand_off
 
 // ANCHOR: main
-fn main() {
+pub fn main() {
     serve_if_worker(TASKS);
     let clock = Clock::start();
     let pool = ProcessPool::new(5).unwrap();

@@ -24,6 +24,8 @@ mod awaiting;
 mod one_executor;
 #[path = "progress.rs"]
 mod progress;
+#[path = "process_pool_1_minimal.rs"]
+mod pool1;
 #[path = "s01_four_steps.rs"]
 mod s01;
 #[path = "s02_submit_threads.rs"]
@@ -66,6 +68,7 @@ fn main() {
     // The process pools re-run this binary as their workers: here is where
     // a worker turns aside, with every task of every example in one table.
     concurrent_futures::process::serve_if_worker(common::TASKS);
+    pool1::serve_if_worker(pool1::TASKS);
     // Before any thread or worker starts: the workers inherit the scale.
     if std::env::var_os(common::CLOCK_VAR).is_none() {
         common::set_scale(TOUR_SCALE);
@@ -101,6 +104,7 @@ fn main() {
             "Stopping a running thread task: a flag it checks",
             stop_thread_task::main,
         ),
+        ("3 again, on the book's minimal process pool", pool1::main),
     ];
     for (title, run) in sections {
         println!("== {title} ==\n");
