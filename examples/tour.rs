@@ -22,10 +22,10 @@ mod common;
 mod awaiting;
 #[path = "one_executor.rs"]
 mod one_executor;
-#[path = "progress.rs"]
-mod progress;
 #[path = "process_pool_1_minimal.rs"]
 mod pool1;
+#[path = "progress.rs"]
+mod progress;
 #[path = "s01_four_steps.rs"]
 mod s01;
 #[path = "s02_submit_threads.rs"]
