@@ -10,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::callbacks::Callback;
-use crate::wait::Waiter;
+use crate::waiter::Waiter;
 use crate::Error;
 
 // ANCHOR: states
@@ -334,6 +334,17 @@ impl<T> Future<T> {
 
     // ANCHOR: finish
     fn finish(&self, outcome: Result<T, Error>) -> Result<(), Error> {
+        self.finish_then(outcome, |_| ())
+    }
+
+    /// `finish` for a pool's worker: `before_visible(has_callbacks)` runs
+    /// with the lock held, once the outcome is stored and before any waiter
+    /// can see it. Lock order: a future's lock, then the pool's.
+    pub(crate) fn finish_then(
+        &self,
+        outcome: Result<T, Error>,
+        before_visible: impl FnOnce(bool),
+    ) -> Result<(), Error> {
         let mut cell = self.cell();
         if cell.state.is_done() {
             return Err(Error::InvalidState {
@@ -342,6 +353,7 @@ impl<T> Future<T> {
         }
         cell.state = State::Finished;
         cell.outcome = Some(outcome);
+        before_visible(!cell.callbacks.is_empty());
         self.complete(cell);
         Ok(())
     }

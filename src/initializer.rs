@@ -12,9 +12,6 @@ use crate::future::lock;
 use crate::pool::{Builder, Shared};
 use crate::Error;
 
-/// The initializer as the workers share it.
-pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync + 'static>;
-
 /// The message of Python's `BrokenThreadPool` for this case.
 pub(crate) const BROKEN: &str =
     "A thread initializer failed, the thread pool is not usable anymore";

@@ -67,6 +67,7 @@ pub mod process;
 mod shutdown;
 mod submit;
 mod wait;
+mod waiter;
 
 pub use as_completed::{as_completed, as_completed_timeout, AsCompleted};
 pub use error::Error;

@@ -8,8 +8,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use crate::future::lock;
-use crate::initializer::Initializer;
-use crate::submit::Work;
 use crate::Error;
 
 /// A pool of worker threads: Python's `ThreadPoolExecutor`.
@@ -34,6 +32,25 @@ pub struct ThreadPoolExecutor {
     pub(crate) shared: Arc<Shared>,
 }
 
+/// A queued task with its future, its result type erased so one queue holds
+/// tasks of every type. `submit.rs` makes them; defined here, with the queue
+/// that holds them, so that the pool depends on nothing that uses it.
+pub(crate) trait Work: Send {
+    /// Runs the task unless it was cancelled. `before_visible` is called at
+    /// most once, with the future's lock held, after the outcome is stored
+    /// and before anyone can see it; its argument says whether callbacks
+    /// will run next (see `worker` in `submit.rs` for why).
+    fn run(self: Box<Self>, before_visible: &mut dyn FnMut(bool));
+    /// Cancels the future: `shutdown_with(cancel_futures)` dropped the item.
+    fn cancel(&self);
+    /// Fails the future: the pool broke before the item could run.
+    fn fail(&self, error: Error);
+}
+
+/// The initializer as the workers share it (set by `Builder::initializer`,
+/// run by `initializer.rs`).
+pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync + 'static>;
+
 /// Everything the pool's handle, its workers and its `Map`s share.
 pub(crate) struct Shared {
     pub(crate) queue: Mutex<Queue>,
@@ -48,9 +65,13 @@ pub(crate) struct Shared {
 
 /// What the queue's lock protects.
 pub(crate) struct Queue {
+    /// Every task not yet taken by a worker, as in Python's one work queue:
+    /// a new thread's first task waits here too, so whichever thread is
+    /// ready first runs it, and shutdown or a broken pool reaches it.
     pub(crate) items: VecDeque<Box<dyn Work>>,
-    /// Python's `_idle_semaphore`: a worker adds one each time it finds the
-    /// queue empty, `submit` takes one instead of starting a thread.
+    /// Python's `_idle_semaphore`: a worker adds one when it finds the queue
+    /// empty (or is about to, see `worker`), `submit` takes one instead of
+    /// starting a thread.
     pub(crate) idle: usize,
     /// Workers blocked on `work_ready`; nobody to wake means no system call.
     pub(crate) sleeping: usize,

@@ -2,26 +2,13 @@
 //! worker thread runs.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::thread;
 
 use crate::error::panic_message;
 use crate::future::lock;
-use crate::pool::Shared;
+use crate::pool::{Shared, Work};
 use crate::{Error, Future, ThreadPoolExecutor};
-
-/// A queued task with its future, its result type erased so one queue holds
-/// tasks of every type.
-pub(crate) trait Work: Send {
-    /// Runs the task unless it was cancelled. `before_publish` is called
-    /// exactly once, after the task returned and before anyone can see its
-    /// outcome (see `worker` for why).
-    fn run(self: Box<Self>, before_publish: &mut dyn FnMut());
-    /// Cancels the future: `shutdown_with(cancel_futures)` dropped the item.
-    fn cancel(&self);
-    /// Fails the future: the pool broke before the item could run.
-    fn fail(&self, error: Error);
-}
 
 struct Job<T, F> {
     future: Future<T>,
@@ -30,21 +17,17 @@ struct Job<T, F> {
 
 // ANCHOR: work_item
 impl<T: Send, F: FnOnce() -> T + Send> Work for Job<T, F> {
-    fn run(self: Box<Self>, before_publish: &mut dyn FnMut()) {
+    fn run(self: Box<Self>, before_visible: &mut dyn FnMut(bool)) {
         let Job { future, f } = *self;
         // The handshake with `cancel()`: a cancelled item is skipped here.
         if !future.set_running_or_notify_cancel() {
-            return before_publish();
+            return;
         }
         let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(|payload| Error::Panicked {
             message: panic_message(&*payload),
         });
-        before_publish();
         // Cannot fail: the future was running, so nobody else finished it.
-        let _ = match outcome {
-            Ok(value) => future.set_result(value),
-            Err(error) => future.set_exception(error),
-        };
+        let _ = future.finish_then(outcome, before_visible);
     }
     // ANCHOR_END: work_item
 
@@ -89,26 +72,24 @@ where
     T: Send + 'static,
 {
     let future = Future::new();
-    let mut job: Box<dyn Work> = Box::new(Job {
+    let job: Box<dyn Work> = Box::new(Job {
         future: future.clone(),
         f,
     });
     let mut q = lock(&shared.queue);
     q.check_open()?;
+    q.items.push_back(job);
     // ANCHOR: adjust_thread_count
     // Python's `_adjust_thread_count`: an idle worker will take the item;
-    // otherwise start one more thread, if the pool may.
+    // otherwise start one more thread, if the pool may. Either way the item
+    // waits in the queue, for whichever thread is ready first.
     if q.idle > 0 {
         q.idle -= 1;
     } else if q.started < shared.max_workers {
-        // The new thread gets this item as its first: Python's `start()`
-        // waits for the thread to run, so there task 1 lands on `_0`, task 2
-        // on `_1`...; handing it over directly gives the same order.
-        let first = Arc::new(Mutex::new(Some(job)));
-        let (worker_shared, worker_first) = (Arc::clone(shared), Arc::clone(&first));
+        let worker_shared = Arc::clone(shared);
         let spawned = thread::Builder::new()
             .name(format!("{}_{}", shared.prefix, q.started))
-            .spawn(move || worker(worker_shared, lock(&worker_first).take()));
+            .spawn(move || worker(worker_shared));
         match spawned {
             Ok(handle) => {
                 q.started += 1;
@@ -118,20 +99,16 @@ where
             }
             // With no thread at all, nobody would ever run the item.
             Err(e) if q.started == 0 => {
+                q.items.pop_back();
                 return Err(Error::BrokenPool {
                     message: format!("could not start a worker thread: {e}"),
                 });
             }
-            // The threads already running will get to it. (A failed spawn
-            // never ran the closure, so the item is still in `first`.)
-            Err(_) => match lock(&first).take() {
-                Some(unclaimed) => job = unclaimed,
-                None => return Ok(future),
-            },
+            // The threads already running will get to it.
+            Err(_) => {}
         }
     }
     // ANCHOR_END: adjust_thread_count
-    q.items.push_back(job);
     let wake = q.sleeping > q.wakes_pending;
     if wake {
         q.wakes_pending += 1;
@@ -146,35 +123,34 @@ where
 }
 
 // ANCHOR: worker
-/// The body of every worker thread; `first` is the item it was started for.
-fn worker(shared: Arc<Shared>, first: Option<Box<dyn Work>>) {
+/// The body of every worker thread.
+fn worker(shared: Arc<Shared>) {
     if !crate::initializer::run(&shared) {
-        if let Some(item) = first {
-            item.fail(crate::initializer::broken());
-        }
         return exit(&shared);
     }
-    let mut next = first.or_else(|| take_or_idle(&shared));
-    loop {
-        let item = match next.take() {
-            Some(item) => item,
-            None => match wait_for_item(&shared) {
-                Some(item) => item,
-                None => return exit(&shared),
-            },
-        };
-        // Look at the queue *before* the outcome becomes visible: a caller
-        // woken by `result()` that submits again then finds this worker
-        // counted as idle, so ten submit-then-result calls use one thread.
-        item.run(&mut || next = take_or_idle(&shared));
+    let mut counted_idle = false;
+    while let Some(item) = next_item(&shared, counted_idle) {
+        counted_idle = false;
+        item.run(&mut |has_callbacks| {
+            // Count this worker idle *before* the outcome becomes visible: a
+            // caller woken by `result()` that submits again then finds it
+            // idle, so ten submit-then-result calls use one thread. Not when
+            // callbacks run next: a callback may block, and a task submitted
+            // meanwhile must get another thread (Python counts idle after
+            // the callbacks). Nor when the queue is not empty: this worker
+            // takes the next item then, and nobody must count on it.
+            if !has_callbacks {
+                let mut q = lock(&shared.queue);
+                if q.items.is_empty() {
+                    q.idle += 1;
+                    counted_idle = true;
+                }
+            }
+        });
     }
+    exit(&shared)
 }
 // ANCHOR_END: worker
-
-/// `Err` if the pool takes no more work.
-pub(crate) fn check_open(shared: &Shared) -> Result<(), Error> {
-    lock(&shared.queue).check_open()
-}
 
 impl crate::pool::Queue {
     /// Broken is checked first, then shut down, in Python's order.
@@ -191,19 +167,11 @@ impl crate::pool::Queue {
     }
 }
 
-/// Takes the next item without blocking, or counts this worker as idle.
-fn take_or_idle(shared: &Shared) -> Option<Box<dyn Work>> {
-    let mut q = lock(&shared.queue);
-    let item = q.items.pop_front();
-    if item.is_none() {
-        q.idle += 1;
-    }
-    item
-}
-
-/// Sleeps until an item is queued; `None` once the pool is shut down (or
-/// broken) and nothing is left, which is when a worker exits.
-fn wait_for_item(shared: &Shared) -> Option<Box<dyn Work>> {
+/// Takes the next item from the queue, sleeping until there is one; `None`
+/// once the pool is shut down (or broken) and nothing is left, which is when
+/// a worker exits. A worker that finds the queue empty counts itself idle,
+/// unless it already did before publishing its last outcome.
+fn next_item(shared: &Shared, mut counted_idle: bool) -> Option<Box<dyn Work>> {
     let mut q = lock(&shared.queue);
     loop {
         if let Some(item) = q.items.pop_front() {
@@ -211,6 +179,10 @@ fn wait_for_item(shared: &Shared) -> Option<Box<dyn Work>> {
         }
         if q.shutdown || q.broken.is_some() {
             return None;
+        }
+        if !counted_idle {
+            q.idle += 1;
+            counted_idle = true;
         }
         q.sleeping += 1;
         q = shared
