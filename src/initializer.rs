@@ -5,6 +5,7 @@
 //! queued fails with `Error::BrokenPool` and so does every later `submit`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::error::panic_message;
@@ -55,6 +56,7 @@ pub(crate) fn run(shared: &Shared) -> bool {
         let mut q = lock(&shared.queue);
         q.broken = Some(BROKEN.to_owned());
         shared.work_ready.notify_all();
+        shared.queued.store(0, Ordering::Relaxed);
         q.items.drain(..).collect()
     };
     for item in queued {

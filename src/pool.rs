@@ -54,6 +54,13 @@ pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync + 'static>;
 /// Everything the pool's handle, its workers and its `Map`s share.
 pub(crate) struct Shared {
     pub(crate) queue: Mutex<Queue>,
+    /// `queue.items.len()` as of the last change, readable without the lock:
+    /// a worker about to go idle or spinning for work looks here first, so
+    /// that it takes the lock only when there is something to take.
+    pub(crate) queued: AtomicUsize,
+    /// More than one CPU: only then may an idle worker spin briefly before it
+    /// sleeps (with one CPU, spinning only delays the thread it waits for).
+    pub(crate) spin: bool,
     /// Idle workers sleep here until an item is queued or the pool closes.
     pub(crate) work_ready: Condvar,
     /// `shutdown` sleeps here until the workers have exited.
@@ -172,6 +179,8 @@ impl Builder {
                     shutdown: false,
                     broken: None,
                 }),
+                queued: AtomicUsize::new(0),
+                spin: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
                 work_ready: Condvar::new(),
                 workers_gone: Condvar::new(),
                 max_workers,

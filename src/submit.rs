@@ -1,7 +1,9 @@
 //! §2 of the article: `submit`, the work item it queues, and the loop each
 //! worker thread runs.
 
+use std::hint::spin_loop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::thread;
 
@@ -79,6 +81,7 @@ where
     let mut q = lock(&shared.queue);
     q.check_open()?;
     q.items.push_back(job);
+    shared.queued.store(q.items.len(), Ordering::Release);
     // ANCHOR: adjust_thread_count
     // Python's `_adjust_thread_count`: an idle worker will take the item;
     // otherwise start one more thread, if the pool may. Either way the item
@@ -100,6 +103,7 @@ where
             // With no thread at all, nobody would ever run the item.
             Err(e) if q.started == 0 => {
                 q.items.pop_back();
+                shared.queued.store(q.items.len(), Ordering::Relaxed);
                 return Err(Error::BrokenPool {
                     message: format!("could not start a worker thread: {e}"),
                 });
@@ -139,7 +143,7 @@ fn worker(shared: Arc<Shared>) {
             // meanwhile must get another thread (Python counts idle after
             // the callbacks). Nor when the queue is not empty: this worker
             // takes the next item then, and nobody must count on it.
-            if !has_callbacks {
+            if !has_callbacks && shared.queued.load(Ordering::Relaxed) == 0 {
                 let mut q = lock(&shared.queue);
                 if q.items.is_empty() {
                     q.idle += 1;
@@ -172,9 +176,11 @@ impl crate::pool::Queue {
 /// a worker exits. A worker that finds the queue empty counts itself idle,
 /// unless it already did before publishing its last outcome.
 fn next_item(shared: &Shared, mut counted_idle: bool) -> Option<Box<dyn Work>> {
+    let mut spun = !shared.spin;
     let mut q = lock(&shared.queue);
     loop {
         if let Some(item) = q.items.pop_front() {
+            shared.queued.store(q.items.len(), Ordering::Relaxed);
             return Some(item);
         }
         if q.shutdown || q.broken.is_some() {
@@ -184,6 +190,17 @@ fn next_item(shared: &Shared, mut counted_idle: bool) -> Option<Box<dyn Work>> {
             q.idle += 1;
             counted_idle = true;
         }
+        if !spun {
+            // Tasks often come in bursts: a worker that watches the queue
+            // for a few microseconds before sleeping is found by the next
+            // submit without a wake-up call, and sleeps no less for it when
+            // no task comes. Counted idle meanwhile, as a sleeper is.
+            drop(q);
+            spun = true;
+            spin_for_work(shared);
+            q = lock(&shared.queue);
+            continue;
+        }
         q.sleeping += 1;
         q = shared
             .work_ready
@@ -191,8 +208,32 @@ fn next_item(shared: &Shared, mut counted_idle: bool) -> Option<Box<dyn Work>> {
             .unwrap_or_else(PoisonError::into_inner);
         q.sleeping -= 1;
         q.wakes_pending = q.wakes_pending.saturating_sub(1);
+        spun = !shared.spin;
     }
 }
+
+/// Watches `queued` for a bounded time: spins doubling its pauses, then
+/// yields its CPU a few times (to the thread that may be about to submit),
+/// then gives up. Some 20 microseconds at most on an idle machine.
+fn spin_for_work(shared: &Shared) {
+    for step in 0..SPIN_STEPS + YIELD_STEPS {
+        if shared.queued.load(Ordering::Acquire) > 0 {
+            return;
+        }
+        if step < SPIN_STEPS {
+            for _ in 0..1 << step {
+                spin_loop();
+            }
+        } else {
+            thread::yield_now();
+        }
+    }
+}
+
+/// Spins of 1, 2, 4 ... 64 pauses: the wait of a lock hand-off.
+const SPIN_STEPS: u32 = 7;
+/// Then this many `yield_now` calls before the worker sleeps.
+const YIELD_STEPS: u32 = 4;
 
 fn exit(shared: &Shared) {
     lock(&shared.queue).alive -= 1;
