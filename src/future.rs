@@ -69,9 +69,31 @@ impl<T> Cell<T> {
     }
 }
 
-struct Inner<T> {
+/// What a future's handles share. A pool puts the task itself in `job`, so
+/// that one allocation holds both (see `submit.rs`); the handles see it as
+/// `dyn Send + Sync`, which they never touch. A future made with `new` has
+/// `()` there.
+pub(crate) struct Inner<T, J: ?Sized = dyn Send + Sync> {
     cell: Mutex<Cell<T>>,
     changed: Condvar,
+    pub(crate) job: J,
+}
+
+impl<T, J> Inner<T, J> {
+    /// The shared state of a pending future, holding `job`.
+    pub(crate) fn pending(job: J) -> Inner<T, J> {
+        Inner {
+            cell: Mutex::new(Cell {
+                state: State::Pending,
+                outcome: None,
+                callbacks: Vec::new(),
+                waiters: Vec::new(),
+                sleepers: 0,
+            }),
+            changed: Condvar::new(),
+            job,
+        }
+    }
 }
 
 /// A handle to the outcome of one task: Python's `concurrent.futures.Future`.
@@ -113,18 +135,12 @@ impl<T> Future<T> {
     /// assert_eq!(f.result(), Ok("hello"));
     /// ```
     pub fn new() -> Future<T> {
-        Future {
-            inner: Arc::new(Inner {
-                cell: Mutex::new(Cell {
-                    state: State::Pending,
-                    outcome: None,
-                    callbacks: Vec::new(),
-                    waiters: Vec::new(),
-                    sleepers: 0,
-                }),
-                changed: Condvar::new(),
-            }),
-        }
+        Future::from_inner(Arc::new(Inner::pending(())))
+    }
+
+    /// A handle to `inner`, whatever job it holds.
+    pub(crate) fn from_inner<J: Send + Sync + 'static>(inner: Arc<Inner<T, J>>) -> Future<T> {
+        Future { inner }
     }
 
     pub(crate) fn cell(&self) -> MutexGuard<'_, Cell<T>> {
@@ -428,7 +444,7 @@ impl<T> Eq for Future<T> {}
 
 impl<T> Hash for Future<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        Arc::as_ptr(&self.inner).hash(state)
+        Arc::as_ptr(&self.inner).cast::<()>().hash(state)
     }
 }
 

@@ -35,16 +35,16 @@ pub struct ThreadPoolExecutor {
 /// A queued task with its future, its result type erased so one queue holds
 /// tasks of every type. `submit.rs` makes them; defined here, with the queue
 /// that holds them, so that the pool depends on nothing that uses it.
-pub(crate) trait Work: Send {
+pub(crate) trait Work: Send + Sync {
     /// Runs the task unless it was cancelled. `before_visible` is called at
     /// most once, with the future's lock held, after the outcome is stored
     /// and before anyone can see it; its argument says whether callbacks
     /// will run next (see `worker` in `submit.rs` for why).
-    fn run(self: Box<Self>, before_visible: &mut dyn FnMut(bool));
+    fn run(self: Arc<Self>, before_visible: &mut dyn FnMut(bool));
     /// Cancels the future: `shutdown_with(cancel_futures)` dropped the item.
-    fn cancel(&self);
+    fn cancel(self: Arc<Self>);
     /// Fails the future: the pool broke before the item could run.
-    fn fail(&self, error: Error);
+    fn fail(self: Arc<Self>, error: Error);
 }
 
 /// The initializer as the workers share it (set by `Builder::initializer`,
@@ -75,7 +75,7 @@ pub(crate) struct Queue {
     /// Every task not yet taken by a worker, as in Python's one work queue:
     /// a new thread's first task waits here too, so whichever thread is
     /// ready first runs it, and shutdown or a broken pool reaches it.
-    pub(crate) items: VecDeque<Box<dyn Work>>,
+    pub(crate) items: VecDeque<Arc<dyn Work>>,
     /// Python's `_idle_semaphore`: a worker adds one when it finds the queue
     /// empty (or is about to, see `worker`), `submit` takes one instead of
     /// starting a thread.

@@ -4,27 +4,34 @@
 use std::hint::spin_loop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
 use crate::error::panic_message;
-use crate::future::lock;
+use crate::future::{lock, Inner};
 use crate::pool::{Shared, Work};
 use crate::{Error, Future, ThreadPoolExecutor};
 
-struct Job<T, F> {
-    future: Future<T>,
-    f: F,
-}
+/// The job slot of a pool's future: the task lives in its future's own
+/// allocation, one allocation per task. The worker takes the closure out
+/// through the shared `Arc`, which takes a lock (never contended: only the
+/// worker that popped the item touches it); the emptied slot lasts as long
+/// as the future.
+type Job<F> = Mutex<Option<F>>;
 
 // ANCHOR: work_item
-impl<T: Send, F: FnOnce() -> T + Send> Work for Job<T, F> {
-    fn run(self: Box<Self>, before_visible: &mut dyn FnMut(bool)) {
-        let Job { future, f } = *self;
+impl<T, F> Work for Inner<T, Job<F>>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    fn run(self: Arc<Self>, before_visible: &mut dyn FnMut(bool)) {
+        let f = lock(&self.job).take();
+        let future = Future::from_inner(self);
         // The handshake with `cancel()`: a cancelled item is skipped here.
-        if !future.set_running_or_notify_cancel() {
+        let Some(f) = f.filter(|_| future.set_running_or_notify_cancel()) else {
             return;
-        }
+        };
         let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(|payload| Error::Panicked {
             message: panic_message(&*payload),
         });
@@ -33,12 +40,12 @@ impl<T: Send, F: FnOnce() -> T + Send> Work for Job<T, F> {
     }
     // ANCHOR_END: work_item
 
-    fn cancel(&self) {
-        self.future.cancel();
+    fn cancel(self: Arc<Self>) {
+        Future::from_inner(self).cancel();
     }
 
-    fn fail(&self, error: Error) {
-        let _ = self.future.set_exception(error);
+    fn fail(self: Arc<Self>, error: Error) {
+        let _ = Future::from_inner(self).set_exception(error);
     }
 }
 
@@ -73,11 +80,10 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let future = Future::new();
-    let job: Box<dyn Work> = Box::new(Job {
-        future: future.clone(),
-        f,
-    });
+    // One allocation for the future and its task.
+    let inner = Arc::new(Inner::<T, Job<F>>::pending(Mutex::new(Some(f))));
+    let future = Future::from_inner(Arc::clone(&inner));
+    let job: Arc<dyn Work> = inner;
     let mut q = lock(&shared.queue);
     q.check_open()?;
     q.items.push_back(job);
@@ -175,7 +181,7 @@ impl crate::pool::Queue {
 /// once the pool is shut down (or broken) and nothing is left, which is when
 /// a worker exits. A worker that finds the queue empty counts itself idle,
 /// unless it already did before publishing its last outcome.
-fn next_item(shared: &Shared, mut counted_idle: bool) -> Option<Box<dyn Work>> {
+fn next_item(shared: &Shared, mut counted_idle: bool) -> Option<Arc<dyn Work>> {
     let mut spun = !shared.spin;
     let mut q = lock(&shared.queue);
     loop {
