@@ -69,11 +69,20 @@ fn threadpool_style() -> f64 {
 }
 
 fn main() {
-    // The baseline first: its memory is freed before ours runs, and the
-    // peak only grows, so ours is measured from above the baseline's peak.
-    let theirs = threadpool_style();
-    let ours = ours();
+    // Each in a process of its own: memory one of them freed would
+    // otherwise be reused by the other without raising the peak.
+    match std::env::args().nth(1).as_deref() {
+        Some("ours") => return println!("{:.1}", ours()),
+        Some("threadpool") => return println!("{:.1}", threadpool_style()),
+        _ => {}
+    }
+    let run = |which: &str| {
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(exe).arg(which).output().unwrap();
+        assert!(out.status.success(), "{which}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
     println!("bytes per pending task, 1M pending (peak RSS growth):");
-    println!("  concurrent_futures     {ours:6.1}");
-    println!("  threadpool + channel   {theirs:6.1}");
+    println!("  concurrent_futures     {:>6}", run("ours"));
+    println!("  threadpool + channel   {:>6}", run("threadpool"));
 }
