@@ -5,6 +5,11 @@
 //! the cost of one task. The two baselines live in this file, std only, and
 //! run in the same process, so their ratios to ours survive a noisy machine:
 //!
+//! - `std_threadpool_channel`: what the `threadpool` crate does, rewritten
+//!   with std: jobs go down one `mpsc` channel whose receiver the workers
+//!   share behind a `Mutex`, and results come back on one shared `mpsc`
+//!   channel, in whatever order they finish. The fastest thing a Rust user
+//!   would reach for instead of futures;
 //! - `std_minimal_pool`: the textbook pool, a `Mutex<VecDeque<Job>>` and a
 //!   `Condvar`, and one `Arc<(Mutex<Option<T>>, Condvar)>` slot per task;
 //! - `std_spawn_per_task`: `std::thread::spawn` and `join` for every task.
@@ -19,12 +24,13 @@
 use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use concurrent_futures::ThreadPoolExecutor;
-use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use criterion::{criterion_group, Criterion, SamplingMode, Throughput};
 
 /// Tasks per iteration of the bulk benchmarks.
 const TASKS: u64 = 100_000;
@@ -32,6 +38,66 @@ const TASKS: u64 = 100_000;
 /// spawn baseline does fewer per iteration; the per-task figure is unaffected.
 const SPAWNS: u64 = 10_000;
 const WORKERS: usize = 2;
+/// The many-threads case: far more workers than CPUs, so most are idle.
+const MANY_WORKERS: usize = 32;
+
+// ---- Baseline 0: the `threadpool` crate's design, with std ----
+
+/// Workers take jobs from one channel; the user sends results back on a
+/// channel of their own, as `threadpool`'s documentation shows.
+struct ChannelPool {
+    jobs: Option<Sender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl ChannelPool {
+    fn new(n: usize) -> ChannelPool {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let rx: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(rx));
+        let workers = (0..n)
+            .map(|_| {
+                let rx = Arc::clone(&rx);
+                thread::spawn(move || loop {
+                    // The lock is held while waiting, as in `threadpool`:
+                    // one worker waits on the channel, the others on the lock.
+                    let job = match rx.lock().unwrap().recv() {
+                        Ok(job) => job,
+                        Err(_) => return,
+                    };
+                    job();
+                })
+            })
+            .collect();
+        ChannelPool {
+            jobs: Some(jobs),
+            workers,
+        }
+    }
+
+    fn execute(&self, job: impl FnOnce() + Send + 'static) {
+        self.jobs.as_ref().unwrap().send(Box::new(job)).unwrap();
+    }
+
+    /// Runs `0..n` through the pool, each result back on one shared
+    /// channel, and sums them: submit all, then collect.
+    fn submit_collect(&self, n: u64) -> u64 {
+        let (tx, rx) = mpsc::channel();
+        for i in 0..n {
+            let tx = tx.clone();
+            self.execute(move || tx.send(i).unwrap());
+        }
+        rx.iter().take(n as usize).sum()
+    }
+}
+
+impl Drop for ChannelPool {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        for w in self.workers.drain(..) {
+            w.join().unwrap();
+        }
+    }
+}
 
 // ---- Baseline 1: the textbook std pool ----
 
@@ -189,10 +255,42 @@ impl Drop for PingPong {
 
 // ---- The benchmarks ----
 
+/// Ours against the `threadpool` design with `workers` threads each.
+fn submit_collect_against_channels(c: &mut Criterion, group: &str, workers: usize) {
+    let mut g = c.benchmark_group(group);
+    g.sampling_mode(SamplingMode::Flat).sample_size(10);
+    g.throughput(Throughput::Elements(TASKS));
+    let pool = ThreadPoolExecutor::new(workers).unwrap();
+    g.bench_function("concurrent_futures", |b| {
+        b.iter(|| {
+            let fs: Vec<_> = (0..TASKS)
+                .map(|i| pool.submit(move || i).unwrap())
+                .collect();
+            fs.iter().map(|f| f.result().unwrap()).sum::<u64>()
+        })
+    });
+    drop(pool);
+    let channels = ChannelPool::new(workers);
+    g.bench_function("std_threadpool_channel", |b| {
+        b.iter(|| channels.submit_collect(TASKS))
+    });
+    g.finish();
+}
+
+fn submit_collect_32(c: &mut Criterion) {
+    submit_collect_against_channels(c, "submit_collect_32_workers", MANY_WORKERS);
+}
+
 fn submit_collect(c: &mut Criterion) {
     let mut g = c.benchmark_group("submit_collect");
     g.sampling_mode(SamplingMode::Flat).sample_size(10);
     g.throughput(Throughput::Elements(TASKS));
+
+    let channels = ChannelPool::new(WORKERS);
+    g.bench_function("std_threadpool_channel", |b| {
+        b.iter(|| channels.submit_collect(TASKS))
+    });
+    drop(channels);
 
     let pool = ThreadPoolExecutor::new(WORKERS).unwrap();
     g.bench_function("concurrent_futures", |b| {
@@ -232,6 +330,14 @@ fn map(c: &mut Criterion) {
         })
     });
     drop(pool);
+
+    // Results in input order cost `threadpool` users a sort or a slot per
+    // task; its cheapest form, unordered, is the bar `map` is held to.
+    let channels = ChannelPool::new(WORKERS);
+    g.bench_function("std_threadpool_channel", |b| {
+        b.iter(|| channels.submit_collect(TASKS))
+    });
+    drop(channels);
 
     // What `map` saves over a hand-written loop is typing, not time: the
     // minimal pool's equivalent is its submit-then-collect.
@@ -279,6 +385,92 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
-    targets = submit_collect, map, one_at_a_time
+    targets = submit_collect, submit_collect_32, map, one_at_a_time
 }
-criterion_main!(benches);
+
+// ---- Paired runs: `OVERHEAD_PAIRED=ROUNDS cargo bench --bench overhead` ----
+
+/// On a shared machine the load changes between criterion's benchmarks,
+/// which run one after the other. Here each round times ours and the
+/// `threadpool` design back to back, and the median of the per-round ratios
+/// is printed: a ratio that the load changes far less.
+fn paired(rounds: usize) {
+    let time = |f: &mut dyn FnMut() -> u64| {
+        let start = std::time::Instant::now();
+        black_box(f());
+        start.elapsed().as_secs_f64()
+    };
+    for (name, workers, mapped) in [
+        ("submit_collect", WORKERS, false),
+        ("submit_collect_32_workers", MANY_WORKERS, false),
+        ("map", WORKERS, true),
+    ] {
+        let pool = ThreadPoolExecutor::new(workers).unwrap();
+        let channels = ChannelPool::new(workers);
+        let mut ratios = Vec::new();
+        let (mut ours_total, mut theirs_total) = (0.0, 0.0);
+        for _ in 0..rounds {
+            let ours = time(&mut || match mapped {
+                true => pool
+                    .map(|x: u64| x, 0..TASKS)
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .sum(),
+                false => {
+                    let fs: Vec<_> = (0..TASKS)
+                        .map(|i| pool.submit(move || i).unwrap())
+                        .collect();
+                    fs.iter().map(|f| f.result().unwrap()).sum()
+                }
+            });
+            let theirs = time(&mut || channels.submit_collect(TASKS));
+            ratios.push(ours / theirs);
+            ours_total += ours;
+            theirs_total += theirs;
+        }
+        ratios.sort_by(f64::total_cmp);
+        let per_task = |total: f64| total / (rounds as f64 * TASKS as f64) * 1e9;
+        println!(
+            "{name:28} ours {:6.0} ns/task  threadpool+channel {:6.0} ns/task  median ratio {:.2} (quartiles {:.2}-{:.2}, {rounds} rounds)",
+            per_task(ours_total),
+            per_task(theirs_total),
+            ratios[rounds / 2],
+            ratios[rounds / 4],
+            ratios[rounds * 3 / 4],
+        );
+    }
+    let pool = ThreadPoolExecutor::new(WORKERS).unwrap();
+    let mut ping = PingPong::new();
+    let mut ratios = Vec::new();
+    for _ in 0..rounds {
+        let ours = time(&mut || {
+            (0..1000)
+                .map(|_| pool.submit(|| black_box(1_u64)).unwrap().result().unwrap())
+                .sum()
+        });
+        let floor = time(&mut || {
+            (0..1000).for_each(|_| ping.round_trip());
+            0
+        });
+        ratios.push(ours / floor);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "{:28} median ratio to the park/unpark floor {:.2} (quartiles {:.2}-{:.2})",
+        "one_at_a_time",
+        ratios[rounds / 2],
+        ratios[rounds / 4],
+        ratios[rounds * 3 / 4],
+    );
+}
+
+fn main() {
+    if let Some(rounds) = std::env::var("OVERHEAD_PAIRED")
+        .ok()
+        .and_then(|r| r.parse().ok())
+    {
+        return paired(rounds);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

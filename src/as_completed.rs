@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::future::deadline_after;
-use crate::wait::{distinct, Waiter};
+use crate::wait::distinct;
+use crate::waiter::Waiter;
 use crate::{Error, Future};
 
 /// An iterator over futures in the order they complete; see [`as_completed`].
@@ -93,7 +94,13 @@ impl<T> Iterator for AsCompleted<T> {
             if self.unfinished == 0 || self.timed_out {
                 return None;
             }
-            let batch = self.waiter.next_batch(self.deadline);
+            // Past the deadline, futures that finished meanwhile are not
+            // handed out: Python checks the clock before it collects them.
+            let expired = self.deadline.is_some_and(|d| Instant::now() >= d);
+            let batch = match expired {
+                true => Vec::new(),
+                false => self.waiter.next_batch(self.deadline),
+            };
             if batch.is_empty() {
                 self.timed_out = true;
                 return Some(Err(Error::Timeout {

@@ -12,7 +12,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::callbacks::Callback;
-use crate::wait::Waiter;
+use crate::waiter::Waiter;
 use crate::Error;
 
 // ANCHOR: states
@@ -82,10 +82,35 @@ impl<T> Cell<T> {
     }
 }
 
-struct Inner<T> {
+/// What a future's handles share. A pool puts the task itself in `job`, so
+/// that one allocation holds both (see `submit.rs`); the handles see it as
+/// `dyn Send + Sync`, which they never touch. A future made with `new` has
+/// `()` there.
+pub(crate) struct Inner<T, J: ?Sized = dyn Send + Sync> {
     cell: Mutex<Cell<T>>,
     changed: Condvar,
     id: FutureId,
+    pub(crate) job: J,
+}
+
+impl<T, J> Inner<T, J> {
+    /// The shared state of a pending future, holding `job`.
+    pub(crate) fn pending(job: J) -> Inner<T, J> {
+        Inner {
+            cell: Mutex::new(Cell {
+                state: State::Pending,
+                outcome: None,
+                callbacks: Vec::new(),
+                waiters: Vec::new(),
+                sleepers: 0,
+                wakers: Vec::new(),
+                kill_hook: None,
+            }),
+            changed: Condvar::new(),
+            id: FutureId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
+            job,
+        }
+    }
 }
 
 // ANCHOR: future_id
@@ -164,21 +189,12 @@ impl<T> Future<T> {
     /// assert_eq!(f.result(), Ok("hello"));
     /// ```
     pub fn new() -> Future<T> {
-        Future {
-            inner: Arc::new(Inner {
-                cell: Mutex::new(Cell {
-                    state: State::Pending,
-                    outcome: None,
-                    callbacks: Vec::new(),
-                    waiters: Vec::new(),
-                    sleepers: 0,
-                    wakers: Vec::new(),
-                    kill_hook: None,
-                }),
-                changed: Condvar::new(),
-                id: FutureId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
-            }),
-        }
+        Future::from_inner(Arc::new(Inner::pending(())))
+    }
+
+    /// A handle to `inner`, whatever job it holds.
+    pub(crate) fn from_inner<J: Send + Sync + 'static>(inner: Arc<Inner<T, J>>) -> Future<T> {
+        Future { inner }
     }
 
     pub(crate) fn cell(&self) -> MutexGuard<'_, Cell<T>> {
@@ -426,6 +442,17 @@ impl<T> Future<T> {
 
     // ANCHOR: finish
     fn finish(&self, outcome: Result<T, Error>) -> Result<(), Error> {
+        self.finish_then(outcome, |_| ())
+    }
+
+    /// `finish` for a pool's worker: `before_visible(has_callbacks)` runs
+    /// with the lock held, once the outcome is stored and before any waiter
+    /// can see it. Lock order: a future's lock, then the pool's.
+    pub(crate) fn finish_then(
+        &self,
+        outcome: Result<T, Error>,
+        before_visible: impl FnOnce(bool),
+    ) -> Result<(), Error> {
         let mut cell = self.cell();
         if cell.state.is_done() {
             return Err(Error::InvalidState {
@@ -434,6 +461,7 @@ impl<T> Future<T> {
         }
         cell.state = State::Finished;
         cell.outcome = Some(outcome);
+        before_visible(!cell.callbacks.is_empty());
         self.complete(cell);
         Ok(())
     }
@@ -517,7 +545,7 @@ impl<T> Eq for Future<T> {}
 
 impl<T> Hash for Future<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        Arc::as_ptr(&self.inner).hash(state)
+        Arc::as_ptr(&self.inner).cast::<()>().hash(state)
     }
 }
 

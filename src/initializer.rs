@@ -5,15 +5,13 @@
 //! queued fails with `Error::BrokenPool` and so does every later `submit`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::error::panic_message;
 use crate::future::lock;
 use crate::pool::{Builder, Shared};
 use crate::Error;
-
-/// The initializer as the workers share it.
-pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync + 'static>;
 
 /// The message of Python's `BrokenThreadPool` for this case.
 pub(crate) const BROKEN: &str =
@@ -58,6 +56,7 @@ pub(crate) fn run(shared: &Shared) -> bool {
         let mut q = lock(&shared.queue);
         q.broken = Some(BROKEN.to_owned());
         shared.work_ready.notify_all();
+        shared.queued.store(0, Ordering::Relaxed);
         q.items.drain(..).collect()
     };
     for item in queued {

@@ -77,6 +77,7 @@ mod shutdown;
 mod stopping;
 mod submit;
 mod wait;
+mod waiter;
 
 pub use as_completed::{as_completed, as_completed_timeout, AsCompleted};
 pub use awaiting::Awaitable;

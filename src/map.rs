@@ -5,15 +5,17 @@
 //! `buffersize` says otherwise); results come back in input order; the
 //! timeout counts from the `map` call; the first failure or timeout is yielded
 //! once and ends the iteration, cancelling every task not yet started; so does
-//! dropping the iterator.
+//! dropping the iterator once it has been read from. Dropping one never read
+//! cancels nothing: Python's `map` returns a generator, whose cleanup only
+//! runs once it has started, so there the tasks of an unread `map` run.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::future::deadline_after;
-use crate::submit::{check_open, submit};
+use crate::future::{deadline_after, lock};
+use crate::submit::submit;
 use crate::{Error, Future, ThreadPoolExecutor};
 
 /// Python's `map` keywords: `timeout`, `chunksize`, `buffersize`.
@@ -75,6 +77,8 @@ pub struct Map<R> {
     /// With `buffersize`: submits the next unit of the input, if any.
     refill: Option<Refill<R>>,
     ended: bool,
+    /// `next` was called: only then does dropping the map cancel its tasks.
+    started: bool,
 }
 
 impl<R> Map<R> {
@@ -90,9 +94,9 @@ impl<R> Map<R> {
         I: Iterator<Item = U> + Send + 'static,
         S: FnMut(U) -> Result<Pending<R>, Error> + Send + 'static,
     {
+        check_options(opts)?;
         match opts.buffersize {
             None => Map::eager(units, opts.timeout, submit),
-            Some(0) => Err(Error::invalid_argument("buffersize must be None or > 0")),
             Some(n) => {
                 let deadline = opts.timeout.and_then(deadline_after);
                 let mut units = units;
@@ -128,11 +132,13 @@ impl<R> Map<R> {
             deadline,
             refill: None,
             ended: false,
+            started: false,
         }
     }
 
-    /// Keeps a submitted unit; on a failed submit, the map is dropped, which
-    /// cancels what it had submitted so far.
+    /// Keeps a submitted unit. On a failed submit, the map is dropped
+    /// unread, so what it had submitted so far still runs, as in Python,
+    /// where the submits before the failing one stand.
     fn push(&mut self, submitted: Result<Pending<R>, Error>) -> Result<(), Error> {
         self.pending.push_back(submitted?);
         Ok(())
@@ -153,6 +159,7 @@ impl<R> Iterator for Map<R> {
 
     // ANCHOR: next
     fn next(&mut self) -> Option<Self::Item> {
+        self.started = true;
         loop {
             if let Some(value) = self.ready.next() {
                 return Some(Ok(value));
@@ -195,10 +202,22 @@ impl<R> Iterator for Map<R> {
 
 impl<R> Drop for Map<R> {
     fn drop(&mut self) {
+        if !self.started {
+            return;
+        }
         for p in self.pending.drain(..) {
             p.cancel();
         }
     }
+}
+
+/// Checks `map`'s options before anything else, the pool's state included,
+/// as Python 3.14 does: `buffersize` must be `None` or at least 1.
+pub(crate) fn check_options(opts: &MapOptions) -> Result<(), Error> {
+    if opts.buffersize == Some(0) {
+        return Err(Error::invalid_argument("buffersize must be None or > 0"));
+    }
+    Ok(())
 }
 
 impl<R> fmt::Debug for Map<R> {
@@ -256,6 +275,7 @@ impl ThreadPoolExecutor {
         A: Send + 'static,
         R: Send + 'static,
     {
+        check_options(&opts)?;
         if opts.task_timeout.is_some() {
             return Err(Error::invalid_argument(
                 "task_timeout needs a process pool: nothing can stop a running thread",
@@ -265,8 +285,10 @@ impl ThreadPoolExecutor {
     }
 
     /// The submit-like function `Map` drives: one call of `f` per item.
-    /// Checks first that the pool is open, so even an empty `map` after
-    /// `shutdown` is an error.
+    /// Checks first that the pool was not shut down, so even an empty `map`
+    /// after `shutdown` is an error (Python: only the first submit fails). A
+    /// broken pool is left to that first submit, as in Python: an empty
+    /// `map` there is an empty iterator.
     fn submitter<A, R, F>(
         &self,
         f: F,
@@ -276,7 +298,11 @@ impl ThreadPoolExecutor {
         A: Send + 'static,
         R: Send + 'static,
     {
-        check_open(&self.shared)?;
+        let q = lock(&self.shared.queue);
+        if q.shutdown && q.broken.is_none() {
+            return Err(Error::Shutdown);
+        }
+        drop(q);
         let f = Arc::new(f);
         let shared = Arc::clone(&self.shared);
         Ok(move |a| {

@@ -8,8 +8,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use crate::future::lock;
-use crate::initializer::Initializer;
-use crate::submit::Work;
 use crate::Error;
 
 /// A pool of worker threads: Python's `ThreadPoolExecutor`.
@@ -34,9 +32,35 @@ pub struct ThreadPoolExecutor {
     pub(crate) shared: Arc<Shared>,
 }
 
+/// A queued task with its future, its result type erased so one queue holds
+/// tasks of every type. `submit.rs` makes them; defined here, with the queue
+/// that holds them, so that the pool depends on nothing that uses it.
+pub(crate) trait Work: Send + Sync {
+    /// Runs the task unless it was cancelled. `before_visible` is called at
+    /// most once, with the future's lock held, after the outcome is stored
+    /// and before anyone can see it; its argument says whether callbacks
+    /// will run next (see `worker` in `submit.rs` for why).
+    fn run(self: Arc<Self>, before_visible: &mut dyn FnMut(bool));
+    /// Cancels the future: `shutdown_with(cancel_futures)` dropped the item.
+    fn cancel(self: Arc<Self>);
+    /// Fails the future: the pool broke before the item could run.
+    fn fail(self: Arc<Self>, error: Error);
+}
+
+/// The initializer as the workers share it (set by `Builder::initializer`,
+/// run by `initializer.rs`).
+pub(crate) type Initializer = Arc<dyn Fn() + Send + Sync + 'static>;
+
 /// Everything the pool's handle, its workers and its `Map`s share.
 pub(crate) struct Shared {
     pub(crate) queue: Mutex<Queue>,
+    /// `queue.items.len()` as of the last change, readable without the lock:
+    /// a worker about to go idle or spinning for work looks here first, so
+    /// that it takes the lock only when there is something to take.
+    pub(crate) queued: AtomicUsize,
+    /// More than one CPU: only then may an idle worker spin briefly before it
+    /// sleeps (with one CPU, spinning only delays the thread it waits for).
+    pub(crate) spin: bool,
     /// Idle workers sleep here until an item is queued or the pool closes.
     pub(crate) work_ready: Condvar,
     /// `shutdown` sleeps here until the workers have exited.
@@ -48,9 +72,13 @@ pub(crate) struct Shared {
 
 /// What the queue's lock protects.
 pub(crate) struct Queue {
-    pub(crate) items: VecDeque<Box<dyn Work>>,
-    /// Python's `_idle_semaphore`: a worker adds one each time it finds the
-    /// queue empty, `submit` takes one instead of starting a thread.
+    /// Every task not yet taken by a worker, as in Python's one work queue:
+    /// a new thread's first task waits here too, so whichever thread is
+    /// ready first runs it, and shutdown or a broken pool reaches it.
+    pub(crate) items: VecDeque<Arc<dyn Work>>,
+    /// Python's `_idle_semaphore`: a worker adds one when it finds the queue
+    /// empty (or is about to, see `worker`), `submit` takes one instead of
+    /// starting a thread.
     pub(crate) idle: usize,
     /// Workers blocked on `work_ready`; nobody to wake means no system call.
     pub(crate) sleeping: usize,
@@ -151,6 +179,8 @@ impl Builder {
                     shutdown: false,
                     broken: None,
                 }),
+                queued: AtomicUsize::new(0),
+                spin: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
                 work_ready: Condvar::new(),
                 workers_gone: Condvar::new(),
                 max_workers,

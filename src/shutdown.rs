@@ -1,6 +1,7 @@
 //! §1.4 and §4 of the article: shutting a pool down, by hand or at the end
 //! of a scope (Rust's `Drop` plays the part of Python's `with` block).
 
+use std::sync::atomic::Ordering;
 use std::thread;
 
 use crate::future::lock;
@@ -77,6 +78,7 @@ impl ThreadPoolExecutor {
             q.shutdown = true;
             self.shared.work_ready.notify_all();
             if how.cancel_futures {
+                self.shared.queued.store(0, Ordering::Relaxed);
                 q.items.drain(..).collect()
             } else {
                 Vec::new()

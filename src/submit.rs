@@ -1,55 +1,47 @@
 //! §2 of the article: `submit`, the work item it queues, and the loop each
 //! worker thread runs.
 
+use std::hint::spin_loop;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
-use crate::future::lock;
-use crate::pool::Shared;
+use crate::future::{lock, Inner};
+use crate::pool::{Shared, Work};
 use crate::{Error, Future, ThreadPoolExecutor};
 
-/// A queued task with its future, its result type erased so one queue holds
-/// tasks of every type.
-pub(crate) trait Work: Send {
-    /// Runs the task unless it was cancelled. `before_publish` is called
-    /// exactly once, after the task returned and before anyone can see its
-    /// outcome (see `worker` for why).
-    fn run(self: Box<Self>, before_publish: &mut dyn FnMut());
-    /// Cancels the future: `shutdown_with(cancel_futures)` dropped the item.
-    fn cancel(&self);
-    /// Fails the future: the pool broke before the item could run.
-    fn fail(&self, error: Error);
-}
-
-struct Job<T, F> {
-    future: Future<T>,
-    f: F,
-}
+/// The job slot of a pool's future: the task lives in its future's own
+/// allocation, one allocation per task. The worker takes the closure out
+/// through the shared `Arc`, which takes a lock (never contended: only the
+/// worker that popped the item touches it); the emptied slot lasts as long
+/// as the future.
+type Job<F> = Mutex<Option<F>>;
 
 // ANCHOR: work_item
-impl<T: Send, F: FnOnce() -> T + Send> Work for Job<T, F> {
-    fn run(self: Box<Self>, before_publish: &mut dyn FnMut()) {
-        let Job { future, f } = *self;
+impl<T, F> Work for Inner<T, Job<F>>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    fn run(self: Arc<Self>, before_visible: &mut dyn FnMut(bool)) {
+        let f = lock(&self.job).take();
+        let future = Future::from_inner(self);
         // The handshake with `cancel()`: a cancelled item is skipped here.
-        if !future.set_running_or_notify_cancel() {
-            return before_publish();
-        }
-        let outcome = crate::error::catch_panic(f);
-        before_publish();
-        // Cannot fail: the future was running, so nobody else finished it.
-        let _ = match outcome {
-            Ok(value) => future.set_result(value),
-            Err(error) => future.set_exception(error),
+        let Some(f) = f.filter(|_| future.set_running_or_notify_cancel()) else {
+            return;
         };
+        let outcome = crate::error::catch_panic(f);
+        // Cannot fail: the future was running, so nobody else finished it.
+        let _ = future.finish_then(outcome, before_visible);
     }
     // ANCHOR_END: work_item
 
-    fn cancel(&self) {
-        self.future.cancel();
+    fn cancel(self: Arc<Self>) {
+        Future::from_inner(self).cancel();
     }
 
-    fn fail(&self, error: Error) {
-        let _ = self.future.set_exception(error);
+    fn fail(self: Arc<Self>, error: Error) {
+        let _ = Future::from_inner(self).set_exception(error);
     }
 }
 
@@ -84,27 +76,25 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let future = Future::new();
-    let mut job: Box<dyn Work> = Box::new(Job {
-        future: future.clone(),
-        f,
-    });
+    // One allocation for the future and its task.
+    let inner = Arc::new(Inner::<T, Job<F>>::pending(Mutex::new(Some(f))));
+    let future = Future::from_inner(Arc::clone(&inner));
+    let job: Arc<dyn Work> = inner;
     let mut q = lock(&shared.queue);
     q.check_open()?;
+    q.items.push_back(job);
+    shared.queued.store(q.items.len(), Ordering::Release);
     // ANCHOR: adjust_thread_count
     // Python's `_adjust_thread_count`: an idle worker will take the item;
-    // otherwise start one more thread, if the pool may.
+    // otherwise start one more thread, if the pool may. Either way the item
+    // waits in the queue, for whichever thread is ready first.
     if q.idle > 0 {
         q.idle -= 1;
     } else if q.started < shared.max_workers {
-        // The new thread gets this item as its first: Python's `start()`
-        // waits for the thread to run, so there task 1 lands on `_0`, task 2
-        // on `_1`...; handing it over directly gives the same order.
-        let first = Arc::new(Mutex::new(Some(job)));
-        let (worker_shared, worker_first) = (Arc::clone(shared), Arc::clone(&first));
+        let worker_shared = Arc::clone(shared);
         let spawned = thread::Builder::new()
             .name(format!("{}_{}", shared.prefix, q.started))
-            .spawn(move || worker(worker_shared, lock(&worker_first).take()));
+            .spawn(move || worker(worker_shared));
         match spawned {
             Ok(handle) => {
                 q.started += 1;
@@ -114,20 +104,17 @@ where
             }
             // With no thread at all, nobody would ever run the item.
             Err(e) if q.started == 0 => {
+                q.items.pop_back();
+                shared.queued.store(q.items.len(), Ordering::Relaxed);
                 return Err(Error::BrokenPool {
                     message: format!("could not start a worker thread: {e}"),
                 });
             }
-            // The threads already running will get to it. (A failed spawn
-            // never ran the closure, so the item is still in `first`.)
-            Err(_) => match lock(&first).take() {
-                Some(unclaimed) => job = unclaimed,
-                None => return Ok(future),
-            },
+            // The threads already running will get to it.
+            Err(_) => {}
         }
     }
     // ANCHOR_END: adjust_thread_count
-    q.items.push_back(job);
     let wake = q.sleeping > q.wakes_pending;
     if wake {
         q.wakes_pending += 1;
@@ -142,35 +129,34 @@ where
 }
 
 // ANCHOR: worker
-/// The body of every worker thread; `first` is the item it was started for.
-fn worker(shared: Arc<Shared>, first: Option<Box<dyn Work>>) {
+/// The body of every worker thread.
+fn worker(shared: Arc<Shared>) {
     if !crate::initializer::run(&shared) {
-        if let Some(item) = first {
-            item.fail(crate::initializer::broken());
-        }
         return exit(&shared);
     }
-    let mut next = first.or_else(|| take_or_idle(&shared));
-    loop {
-        let item = match next.take() {
-            Some(item) => item,
-            None => match wait_for_item(&shared) {
-                Some(item) => item,
-                None => return exit(&shared),
-            },
-        };
-        // Look at the queue *before* the outcome becomes visible: a caller
-        // woken by `result()` that submits again then finds this worker
-        // counted as idle, so ten submit-then-result calls use one thread.
-        item.run(&mut || next = take_or_idle(&shared));
+    let mut counted_idle = false;
+    while let Some(item) = next_item(&shared, counted_idle) {
+        counted_idle = false;
+        item.run(&mut |has_callbacks| {
+            // Count this worker idle *before* the outcome becomes visible: a
+            // caller woken by `result()` that submits again then finds it
+            // idle, so ten submit-then-result calls use one thread. Not when
+            // callbacks run next: a callback may block, and a task submitted
+            // meanwhile must get another thread (Python counts idle after
+            // the callbacks). Nor when the queue is not empty: this worker
+            // takes the next item then, and nobody must count on it.
+            if !has_callbacks && shared.queued.load(Ordering::Relaxed) == 0 {
+                let mut q = lock(&shared.queue);
+                if q.items.is_empty() {
+                    q.idle += 1;
+                    counted_idle = true;
+                }
+            }
+        });
     }
+    exit(&shared)
 }
 // ANCHOR_END: worker
-
-/// `Err` if the pool takes no more work.
-pub(crate) fn check_open(shared: &Shared) -> Result<(), Error> {
-    lock(&shared.queue).check_open()
-}
 
 impl crate::pool::Queue {
     /// Broken is checked first, then shut down, in Python's order.
@@ -187,26 +173,35 @@ impl crate::pool::Queue {
     }
 }
 
-/// Takes the next item without blocking, or counts this worker as idle.
-fn take_or_idle(shared: &Shared) -> Option<Box<dyn Work>> {
-    let mut q = lock(&shared.queue);
-    let item = q.items.pop_front();
-    if item.is_none() {
-        q.idle += 1;
-    }
-    item
-}
-
-/// Sleeps until an item is queued; `None` once the pool is shut down (or
-/// broken) and nothing is left, which is when a worker exits.
-fn wait_for_item(shared: &Shared) -> Option<Box<dyn Work>> {
+/// Takes the next item from the queue, sleeping until there is one; `None`
+/// once the pool is shut down (or broken) and nothing is left, which is when
+/// a worker exits. A worker that finds the queue empty counts itself idle,
+/// unless it already did before publishing its last outcome.
+fn next_item(shared: &Shared, mut counted_idle: bool) -> Option<Arc<dyn Work>> {
+    let mut spun = !shared.spin;
     let mut q = lock(&shared.queue);
     loop {
         if let Some(item) = q.items.pop_front() {
+            shared.queued.store(q.items.len(), Ordering::Relaxed);
             return Some(item);
         }
         if q.shutdown || q.broken.is_some() {
             return None;
+        }
+        if !counted_idle {
+            q.idle += 1;
+            counted_idle = true;
+        }
+        if !spun {
+            // Tasks often come in bursts: a worker that watches the queue
+            // for a few microseconds before sleeping is found by the next
+            // submit without a wake-up call, and sleeps no less for it when
+            // no task comes. Counted idle meanwhile, as a sleeper is.
+            drop(q);
+            spun = true;
+            spin_for_work(shared);
+            q = lock(&shared.queue);
+            continue;
         }
         q.sleeping += 1;
         q = shared
@@ -215,8 +210,32 @@ fn wait_for_item(shared: &Shared) -> Option<Box<dyn Work>> {
             .unwrap_or_else(PoisonError::into_inner);
         q.sleeping -= 1;
         q.wakes_pending = q.wakes_pending.saturating_sub(1);
+        spun = !shared.spin;
     }
 }
+
+/// Watches `queued` for a bounded time: spins doubling its pauses, then
+/// yields its CPU a few times (to the thread that may be about to submit),
+/// then gives up. Some 20 microseconds at most on an idle machine.
+fn spin_for_work(shared: &Shared) {
+    for step in 0..SPIN_STEPS + YIELD_STEPS {
+        if shared.queued.load(Ordering::Acquire) > 0 {
+            return;
+        }
+        if step < SPIN_STEPS {
+            for _ in 0..1 << step {
+                spin_loop();
+            }
+        } else {
+            thread::yield_now();
+        }
+    }
+}
+
+/// Spins of 1, 2, 4 ... 64 pauses: the wait of a lock hand-off.
+const SPIN_STEPS: u32 = 7;
+/// Then this many `yield_now` calls before the worker sleeps.
+const YIELD_STEPS: u32 = 4;
 
 fn exit(shared: &Shared) {
     lock(&shared.queue).alive -= 1;

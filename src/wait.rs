@@ -1,5 +1,5 @@
 //! §12 of the article: `wait`, which blocks until some or all of a set of
-//! futures are done, and the [`Waiter`] it shares with `as_completed`.
+//! futures are done, sleeping on a [`Waiter`] as `as_completed` does.
 //!
 //! One deliberate difference from CPython: a future cancelled with
 //! `cancel()` counts as done here at once. CPython only moves it to its
@@ -7,59 +7,11 @@
 //! a future whose `done()` already answers `true`.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::future::{deadline_after, lock};
+use crate::future::deadline_after;
+use crate::waiter::Waiter;
 use crate::Future;
-
-// ANCHOR: waiter
-/// What one `wait` or `as_completed` call sleeps on: the futures it watches
-/// push their index here when they complete. Type-erased, so a future of any
-/// `T` can notify it.
-pub(crate) struct Waiter {
-    finished: Mutex<Vec<usize>>,
-    wake: Condvar,
-}
-
-impl Waiter {
-    pub(crate) fn new() -> Arc<Waiter> {
-        Arc::new(Waiter {
-            finished: Mutex::new(Vec::new()),
-            wake: Condvar::new(),
-        })
-    }
-
-    /// Called by a future as it completes, after it released its own lock.
-    pub(crate) fn notify(&self, index: usize) {
-        lock(&self.finished).push(index);
-        // Woken after the lock is released, so it does not wake to a taken lock.
-        self.wake.notify_one();
-    }
-
-    /// The indices that completed since the last call, in completion order,
-    /// waiting until there is at least one. Empty means `deadline` passed.
-    pub(crate) fn next_batch(&self, deadline: Option<Instant>) -> Vec<usize> {
-        let mut finished = lock(&self.finished);
-        while finished.is_empty() {
-            finished = match deadline {
-                None => self
-                    .wake
-                    .wait(finished)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) => {
-                        let woken = self.wake.wait_timeout(finished, left);
-                        woken.unwrap_or_else(PoisonError::into_inner).0
-                    }
-                    None => break,
-                },
-            };
-        }
-        std::mem::take(&mut *finished)
-    }
-}
-// ANCHOR_END: waiter
 
 /// The distinct futures of `fs`, first occurrence first: duplicates count once.
 // A future hashes and compares by the address of its shared state, which

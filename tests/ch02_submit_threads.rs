@@ -37,31 +37,36 @@ fn submit_returns_futures_whose_results_are_the_cubes() {
 }
 
 #[test]
-fn each_new_thread_runs_the_task_it_was_started_for() {
-    // Python's `Thread.start()` waits until the thread runs, so there task 1
-    // lands on `Thread_0`, task 2 on `Thread_1`, and so on; here each new
-    // thread is handed the task that made the pool start it. The gate keeps
-    // every thread busy, so no thread is idle to take another's task.
+fn each_submit_while_every_thread_is_busy_starts_the_next_thread() {
+    // Five tasks held until all five run: each submit found no idle thread
+    // and started one, named in order. Which new thread takes which task is
+    // not promised: every task waits in one queue for whichever thread is
+    // ready first, as in CPython 3.13, where a thread slow to start lets a
+    // later one take task 1.
     let pool = ThreadPoolExecutor::builder()
         .max_workers(5)
         .thread_name_prefix("Thread")
         .build()
         .unwrap();
-    let gate = Gate::new();
+    let all_running = Rendezvous::new(5);
     let futures: Vec<_> = (0..5)
         .map(|_| {
-            let gate = Arc::clone(&gate);
+            let all_running = Arc::clone(&all_running);
             pool.submit(move || {
-                gate.wait();
+                all_running.wait();
                 thread_name()
             })
             .unwrap()
         })
         .collect();
-    gate.open();
-    for (n, f) in futures.iter().enumerate() {
-        assert_eq!(f.result_timeout(BOUND).unwrap(), format!("Thread_{n}"));
-    }
+    let mut names: Vec<String> = futures
+        .iter()
+        .map(|f| f.result_timeout(BOUND).unwrap())
+        .collect();
+    names.sort();
+    let expected: Vec<String> = (0..5).map(|n| format!("Thread_{n}")).collect();
+    assert_eq!(names, expected);
+    assert_eq!(pool.threads_started(), 5);
 }
 
 #[test]

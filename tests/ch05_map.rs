@@ -5,7 +5,8 @@
 //! iterator that yields the results in input order. Its timeout runs from the
 //! `map` call. The first failure or timeout is yielded once and ends the
 //! iteration, cancelling every task that has not started; dropping the
-//! iterator does the same. `buffersize` keeps only a window of the input
+//! iterator does the same once it has been read from (an unread one cancels
+//! nothing, as a Python generator that never started). `buffersize` keeps only a window of the input
 //! submitted, so an endless input works; `chunksize` means nothing to
 //! threads and is accepted and ignored, as in Python.
 
@@ -254,7 +255,10 @@ fn a_timeout_cancels_every_pending_item_including_the_one_it_timed_out_on() {
 }
 
 #[test]
-fn dropping_the_iterator_cancels_the_items_not_yet_started() {
+fn dropping_an_unread_iterator_cancels_nothing() {
+    // CPython 3.13: `map` returns a generator whose cleanup (which cancels)
+    // only runs once it has started, so the tasks of an unread `map` all
+    // run. Dropping it used to cancel them.
     let gate = Gate::new();
     let (pool, _blocker) = held_pool(&gate);
     let log: Log = Arc::default();
@@ -266,7 +270,37 @@ fn dropping_the_iterator_cancels_the_items_not_yet_started() {
 
     gate.open();
     pool.shutdown();
-    assert_eq!(logged(&log), [] as [u64; 0]);
+    assert_eq!(logged(&log), [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn dropping_a_read_iterator_cancels_the_items_not_yet_started() {
+    // Once read from, the iterator owns its tasks: its first result was
+    // yielded, then it goes with items 2-4 queued behind the held worker.
+    let gate = Gate::new();
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    let log: Log = Arc::default();
+    let (started_tx, started) = mpsc::channel();
+    let (g, l) = (Arc::clone(&gate), Arc::clone(&log));
+    let mut results = pool
+        .map(
+            move |i: u64| {
+                l.lock().unwrap().push(i);
+                if i == 1 {
+                    started_tx.send(()).unwrap();
+                    g.wait();
+                }
+            },
+            0..5,
+        )
+        .unwrap();
+    assert_eq!(results.next(), Some(Ok(())));
+    started.recv_timeout(BOUND).unwrap();
+    drop(results);
+
+    gate.open();
+    pool.shutdown();
+    assert_eq!(logged(&log), [0, 1]);
 }
 
 #[test]
@@ -340,6 +374,49 @@ fn buffersize_makes_an_endless_input_work() {
     let results = pool.map_with(|x| x * 2, endless, opts).unwrap();
     let firsts: Vec<u64> = results.take(10).map(Result::unwrap).collect();
     assert_eq!(firsts, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+}
+
+#[test]
+fn map_over_an_empty_input_on_a_broken_pool_is_an_empty_iterator() {
+    // CPython 3.13: a broken pool fails `map` at its first submit only, so
+    // an empty input gives an empty iterator; one item gives BrokenPool.
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(1)
+        .initializer(|| panic!("the initializer fails"))
+        .build()
+        .unwrap();
+    let first = pool.submit(|| ()).unwrap();
+    assert!(matches!(
+        first.result_timeout(BOUND),
+        Err(Error::BrokenPool { .. })
+    ));
+    let mut empty = pool.map(cube, std::iter::empty()).unwrap();
+    assert_eq!(empty.next(), None);
+    let opts = MapOptions {
+        buffersize: Some(2),
+        ..Default::default()
+    };
+    let mut empty = pool.map_with(cube, std::iter::empty(), opts).unwrap();
+    assert_eq!(empty.next(), None);
+    let e = pool.map(cube, 1..=1).unwrap_err();
+    assert!(matches!(e, Error::BrokenPool { .. }), "{e:?}");
+    // Still so once the broken pool is also shut down: broken comes first.
+    pool.shutdown();
+    assert_eq!(pool.map(cube, std::iter::empty()).unwrap().next(), None);
+}
+
+#[test]
+fn buffersize_zero_is_checked_before_the_pools_state() {
+    // CPython 3.14 checks `map`'s arguments first: ValueError, not the
+    // shut-down pool's RuntimeError.
+    let pool = ThreadPoolExecutor::new(1).unwrap();
+    pool.shutdown();
+    let opts = MapOptions {
+        buffersize: Some(0),
+        ..Default::default()
+    };
+    let e = pool.map_with(cube, 1..=3, opts).unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
 }
 
 #[test]

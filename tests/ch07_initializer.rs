@@ -185,3 +185,85 @@ fn a_task_already_running_when_the_pool_breaks_still_finishes() {
     gate.open();
     assert_eq!(running.result_timeout(BOUND), Ok("finished"));
 }
+
+/// A pool of `n` threads named `init_k` whose initializer, in `init_1` only,
+/// says it started and then waits at `held`; in `init_2`, it panics. The
+/// pool's first task holds `init_0` at `busy`; returns once it runs.
+fn second_initializer_held(
+    n: usize,
+    held: &Arc<Gate>,
+    busy: &Arc<Gate>,
+) -> (ThreadPoolExecutor, std::sync::mpsc::Receiver<()>) {
+    let (init_tx, init_started) = std::sync::mpsc::channel();
+    let held = Arc::clone(held);
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(n)
+        .thread_name_prefix("init")
+        .initializer(move || match thread_name().as_str() {
+            "init_1" => {
+                init_tx.send(()).unwrap();
+                held.wait();
+            }
+            "init_2" => panic!("the third thread's initializer fails"),
+            _ => {}
+        })
+        .build()
+        .unwrap();
+    let (running_tx, running) = std::sync::mpsc::channel();
+    let busy = Arc::clone(busy);
+    pool.submit(move || {
+        running_tx.send(()).unwrap();
+        busy.wait();
+    })
+    .unwrap();
+    running.recv_timeout(BOUND).unwrap();
+    (pool, init_started)
+}
+
+#[test]
+fn a_task_does_not_wait_for_the_initializer_of_the_thread_it_started() {
+    // The task starts `init_1`, whose initializer is slow; `init_0` becomes
+    // free first and runs it (CPython 3.13: on `_0`). One queue for every
+    // task is what allows it: a task handed to its new thread waited for
+    // that thread's initializer.
+    let (held, busy) = (Gate::new(), Gate::new());
+    let (pool, init_started) = second_initializer_held(2, &held, &busy);
+    let task = pool.submit(thread_name).unwrap();
+    init_started.recv_timeout(BOUND).unwrap();
+    busy.open();
+    // Well before `held` gives up, so waiting for it cannot pass.
+    assert_eq!(task.result_timeout(BOUND / 2).unwrap(), "init_0");
+    held.open();
+}
+
+#[test]
+fn shutdown_cancels_a_task_whose_new_thread_is_still_initializing() {
+    // CPython 3.13: cancelled, since it is still in the queue.
+    let (held, busy) = (Gate::new(), Gate::new());
+    let (pool, init_started) = second_initializer_held(2, &held, &busy);
+    let task = pool.submit(|| ()).unwrap();
+    init_started.recv_timeout(BOUND).unwrap();
+    pool.shutdown_with(concurrent_futures::Shutdown {
+        wait: false,
+        cancel_futures: true,
+    });
+    assert!(task.cancelled(), "{task:?}");
+    busy.open();
+    held.open();
+}
+
+#[test]
+fn a_task_waiting_for_an_initializer_fails_when_another_breaks_the_pool() {
+    // `init_1` initializes slowly with the second task still queued; then
+    // `init_2`'s initializer fails. Both queued tasks fail with BrokenPool
+    // (CPython 3.13: the same); the one handed to `init_1` used to run.
+    let (held, busy) = (Gate::new(), Gate::new());
+    let (pool, init_started) = second_initializer_held(3, &held, &busy);
+    let waiting = pool.submit(|| 1).unwrap();
+    init_started.recv_timeout(BOUND).unwrap();
+    let breaking = pool.submit(|| 2).unwrap();
+    assert_eq!(breaking.result_timeout(BOUND), Err(broken()));
+    held.open();
+    assert_eq!(waiting.result_timeout(BOUND), Err(broken()));
+    busy.open();
+}

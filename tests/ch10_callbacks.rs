@@ -267,3 +267,73 @@ fn a_panicking_callback_is_reported_on_stderr() {
         "{stderr}"
     );
 }
+
+/// A one-worker-at-first pool whose first task has a done-callback that
+/// blocks at `held` until the test opens it. Returns once the callback runs.
+/// Tasks the test submits before that moment wait in the queue.
+fn callback_held(
+    pool: &ThreadPoolExecutor,
+    held: &Arc<Gate>,
+    queue_before: impl FnOnce(),
+) -> Future<()> {
+    let go = Gate::new();
+    let g = Arc::clone(&go);
+    let f = pool.submit(move || g.wait()).unwrap();
+    let (in_callback_tx, in_callback) = mpsc::channel();
+    let held = Arc::clone(held);
+    f.add_done_callback(move |_| {
+        in_callback_tx.send(()).unwrap();
+        held.wait();
+    });
+    queue_before();
+    go.open();
+    in_callback.recv_timeout(BOUND).unwrap();
+    f
+}
+
+#[test]
+fn a_blocking_callback_does_not_hold_a_new_task_hostage() {
+    // The worker is not idle until its callbacks are done, so a task
+    // submitted meanwhile starts a second thread at once (CPython 3.13: the
+    // same, on `_1`). Counting the worker idle before its callbacks left the
+    // task waiting for the callback.
+    let pool = AbandonOnPanic::new(
+        ThreadPoolExecutor::builder()
+            .max_workers(2)
+            .thread_name_prefix("cb")
+            .build()
+            .unwrap(),
+    );
+    let held = Gate::new();
+    callback_held(&pool, &held, || ());
+    let next = pool.submit(thread_name).unwrap();
+    // Well before the callback's gate gives up (BOUND), so that waiting
+    // for the callback cannot pass for running at once.
+    assert_eq!(next.result_timeout(BOUND / 2).unwrap(), "cb_1");
+    held.open();
+}
+
+#[test]
+fn shutdown_cancelling_during_a_blocking_callback_cancels_the_queued_task() {
+    // The task queued while the only worker ran its last task stays in the
+    // queue while that task's callback runs, so `cancel_futures` reaches it
+    // (CPython 3.13: cancelled). Taking it out before the callbacks ran
+    // left it pending, and it ran later.
+    let pool = AbandonOnPanic::new(ThreadPoolExecutor::new(1).unwrap());
+    let held = Gate::new();
+    let ran = Arc::new(Mutex::new(false));
+    let r = Arc::clone(&ran);
+    let mut queued = None;
+    callback_held(&pool, &held, || {
+        queued = Some(pool.submit(move || *r.lock().unwrap() = true).unwrap());
+    });
+    let queued = queued.unwrap();
+    pool.shutdown_with(concurrent_futures::Shutdown {
+        wait: false,
+        cancel_futures: true,
+    });
+    assert!(queued.cancelled(), "{queued:?}");
+    held.open();
+    pool.shutdown();
+    assert!(!*ran.lock().unwrap());
+}

@@ -165,6 +165,21 @@ fn a_timeout_yields_one_error_naming_the_unfinished_then_ends() {
 }
 
 #[test]
+fn after_the_deadline_a_future_finished_meanwhile_is_not_handed_out() {
+    // CPython 3.13 looks at the clock before collecting what finished: once
+    // the deadline has passed, the next step is the timeout, even though
+    // `late` finished after the deadline and before that step.
+    let (early, late) = (Future::new(), Future::new());
+    early.set_result(1).unwrap();
+    let mut it = as_completed_timeout(&[early, late.clone()], Duration::ZERO);
+    late.set_result(2).unwrap();
+    assert_eq!(it.next().unwrap().unwrap().result(), Ok(1));
+    let e = it.next().unwrap().unwrap_err();
+    assert_eq!(e.to_string(), "1 (of 2) futures unfinished");
+    assert!(it.next().is_none());
+}
+
+#[test]
 fn the_timeout_counts_from_the_call_not_from_next() {
     // The consumer dawdles before its first `next`; the error must still
     // come `TIMEOUT` after `as_completed_timeout`, not after the dawdling.
