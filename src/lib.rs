@@ -51,6 +51,14 @@
 //!   [`as_completed`] at once; CPython waits until an executor notices.
 //! - `wait` returns its lists in input order; Python returns sets.
 //! - `map` and `map_with` check for a shut-down pool even when the input is empty.
+//!
+//! # Platforms
+//!
+//! Every platform std runs on: the crate needs only std's threads, locks and
+//! processes. CI tests Linux natively and Windows (`x86_64-pc-windows-gnu`)
+//! under Wine, the whole suite on both, and compiles every test, example and
+//! bench for macOS (`aarch64-apple-darwin`) and FreeBSD
+//! (`x86_64-unknown-freebsd`) without running them; the README has the table.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
