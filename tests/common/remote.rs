@@ -1,26 +1,27 @@
 //! A [`RemoteGate`]: the [`Gate`](super::Gate) of the process chapters. A
 //! task in a worker process cannot see the test's memory, so it waits at a
-//! TCP socket on 127.0.0.1 instead (Unix sockets would do on Linux and macOS,
-//! but Windows has none in std): it connects, says its pid, and blocks until
-//! the test writes a byte. The test learns that the task is running when it
-//! accepts the connection.
+//! Unix socket instead: it connects, says its pid, and blocks until the test
+//! writes a byte. The test learns that the task is running when it accepts
+//! the connection.
 //!
 //! Bounded both ways: the test waits `BOUND` for a task to arrive, and a
 //! task gives up (panics) after `BOUND` at a gate nobody opens. Dropping the
 //! gate opens it, so a failing test never leaves a worker stuck.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
 use super::BOUND;
 
-/// The worker side: connect to the gate at `addr`, report, and wait until it
+/// The worker side: connect to the gate at `path`, report, and wait until it
 /// opens. Returns this process's id. Call it from a process task.
-pub fn wait_at(addr: &str) -> u32 {
-    let mut s = TcpStream::connect(addr).expect("the test's gate socket");
+pub fn wait_at(path: &str) -> u32 {
+    let mut s = UnixStream::connect(path).expect("the test's gate socket");
     s.write_all(&std::process::id().to_le_bytes()).unwrap();
     s.set_read_timeout(Some(BOUND)).unwrap();
     match s.read(&mut [0u8; 1]) {
@@ -36,12 +37,12 @@ struct Door {
     open: bool,
     closing: bool,
     /// Tasks waiting at the gate while it is shut.
-    waiting: Vec<TcpStream>,
+    waiting: Vec<UnixStream>,
 }
 
 /// The test side of a gate that tasks in worker processes wait at.
 pub struct RemoteGate {
-    addr: SocketAddr,
+    path: PathBuf,
     door: Arc<Mutex<Door>>,
     /// The pid of each task as it arrives.
     arrivals: Receiver<u32>,
@@ -49,15 +50,21 @@ pub struct RemoteGate {
 
 impl RemoteGate {
     pub fn new() -> RemoteGate {
-        // Port 0: the system picks a free port, so gates never collide.
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "cf-gate-{}-{}.sock",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let path = std::env::temp_dir().join(name);
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
         let door = Arc::new(Mutex::new(Door::default()));
         let (tx, arrivals) = mpsc::channel();
         let d = Arc::clone(&door);
         thread::spawn(move || accept(listener, &d, &tx));
         RemoteGate {
-            addr,
+            path,
             door,
             arrivals,
         }
@@ -65,7 +72,7 @@ impl RemoteGate {
 
     /// The argument to give the task that waits here.
     pub fn arg(&self) -> String {
-        self.addr.to_string()
+        self.path.to_str().unwrap().to_owned()
     }
 
     /// Blocks until one more task has arrived at the gate (so it is
@@ -91,11 +98,12 @@ impl Drop for RemoteGate {
         self.open();
         self.door.lock().unwrap().closing = true;
         // Wake the acceptor so that it sees `closing` and ends.
-        let _ = TcpStream::connect(self.addr);
+        let _ = UnixStream::connect(&self.path);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
-fn accept(listener: TcpListener, door: &Mutex<Door>, arrivals: &mpsc::Sender<u32>) {
+fn accept(listener: UnixListener, door: &Mutex<Door>, arrivals: &mpsc::Sender<u32>) {
     for stream in listener.incoming() {
         let Ok(mut s) = stream else { continue };
         if door.lock().unwrap().closing {
