@@ -32,22 +32,20 @@ fn ten_cubes<E: Executor>(pool: E) -> Vec<u64> {
 }
 // ANCHOR_END: generic
 
+// ANCHOR: main
 pub fn main() {
     serve_if_worker(TASKS);
 
     println!("On threads:");
     let clock = Clock::start();
-    // ANCHOR: threads
     let results = ten_cubes(ThreadPoolExecutor::new(5).unwrap());
-    // ANCHOR_END: threads
     println!("Results : {results:?}\n");
     println!("{}\n", clock.wall_time());
 
     println!("On processes:");
     let clock = Clock::start();
-    // ANCHOR: processes
     let results = ten_cubes(ProcessPoolExecutor::new(5).unwrap());
-    // ANCHOR_END: processes
     println!("Results : {results:?}\n");
     println!("{}", clock.wall_time());
 }
+// ANCHOR_END: main

@@ -180,7 +180,14 @@ impl ProcessPool {
         })
     }
 
-    // ANCHOR: submit
+    /// Runs everything queued, then lets the workers go and waits for them.
+    pub fn shutdown(self) {
+        drop(self); // the work is Drop's, so that a dropped pool does it too
+    }
+}
+
+// ANCHOR: submit
+impl ProcessPool {
     /// Runs `name(arg)` in some worker.
     pub fn submit(&self, name: &'static str, arg: u64) -> Future<u64> {
         let future = Future::new();
@@ -206,13 +213,8 @@ impl ProcessPool {
         }
         future
     }
-    // ANCHOR_END: submit
-
-    /// Runs everything queued, then lets the workers go and waits for them.
-    pub fn shutdown(self) {
-        drop(self); // the work is Drop's, so that a dropped pool does it too
-    }
 }
+// ANCHOR_END: submit
 
 impl Drop for ProcessPool {
     fn drop(&mut self) {

@@ -67,11 +67,18 @@ pub fn serve_if_worker(tasks: Tasks) {
     let conn = TcpStream::connect(("127.0.0.1", port)).expect("the parent listens");
     conn.set_nodelay(true).expect("a TCP socket"); // see `accept`
     write_frame(&conn, token.as_bytes()).expect("the parent reads");
-    let mut input = BufReader::new(&conn);
-    let mut output = BufWriter::new(&conn);
-    // A call is the argument (8 bytes), then the task's name; the answer
-    // is the result (8 bytes). A panicking task ends the process.
-    // ANCHOR: serve_loop
+    serve_loop(tasks, &conn);
+    std::process::exit(0);
+}
+// ANCHOR_END: serve
+
+// ANCHOR: serve_loop
+/// Runs calls until the parent closes the connection. A call is the
+/// argument (8 bytes), then the task's name; the answer is the result
+/// (8 bytes). A panicking task ends the process.
+fn serve_loop(tasks: Tasks, conn: &TcpStream) {
+    let mut input = BufReader::new(conn);
+    let mut output = BufWriter::new(conn);
     while let Ok(call) = read_frame(&mut input) {
         let (arg, name) = call.split_at(8);
         let arg = u64::from_le_bytes(arg.try_into().unwrap());
@@ -83,10 +90,8 @@ pub fn serve_if_worker(tasks: Tasks) {
             output.flush().expect("the parent reads");
         }
     }
-    // ANCHOR_END: serve_loop
-    std::process::exit(0);
 }
-// ANCHOR_END: serve
+// ANCHOR_END: serve_loop
 
 /// One call waiting to be run: the task's name, its argument, its future.
 struct Job {
@@ -105,8 +110,8 @@ struct Worker {
     in_flight: Mutex<VecDeque<(Job, Instant)>>,
 }
 
+// ANCHOR: send
 impl Worker {
-    // ANCHOR: send
     fn send(&self, jobs: Vec<Job>) {
         let mut calls = Vec::new();
         for job in &jobs {
@@ -120,8 +125,8 @@ impl Worker {
         let now = Instant::now();
         in_flight.extend(jobs.into_iter().map(|job| (job, now)));
     }
-    // ANCHOR_END: send
 }
+// ANCHOR_END: send
 // ANCHOR_END: worker
 
 // ANCHOR: pool

@@ -73,11 +73,18 @@ pub fn serve_if_worker(tasks: Tasks) {
     let conn = TcpStream::connect(("127.0.0.1", port)).expect("the parent listens");
     conn.set_nodelay(true).expect("a TCP socket"); // see `accept`
     write_frame(&conn, token.as_bytes()).expect("the parent reads");
-    let mut input = BufReader::new(&conn);
-    let mut output = BufWriter::new(&conn);
-    // A call is the argument (8 bytes), then the task's name; the answer
-    // is the result (8 bytes). A panicking task ends the process.
-    // ANCHOR: serve_loop
+    serve_loop(tasks, &conn);
+    std::process::exit(0);
+}
+// ANCHOR_END: serve
+
+// ANCHOR: serve_loop
+/// Runs calls until the parent closes the connection. A call is the
+/// argument (8 bytes), then the task's name; the answer is the result
+/// (8 bytes). A panicking task ends the process.
+fn serve_loop(tasks: Tasks, conn: &TcpStream) {
+    let mut input = BufReader::new(conn);
+    let mut output = BufWriter::new(conn);
     while let Ok(call) = read_frame(&mut input) {
         let (arg, name) = call.split_at(8);
         let arg = u64::from_le_bytes(arg.try_into().unwrap());
@@ -89,10 +96,8 @@ pub fn serve_if_worker(tasks: Tasks) {
             output.flush().expect("the parent reads");
         }
     }
-    // ANCHOR_END: serve_loop
-    std::process::exit(0);
 }
-// ANCHOR_END: serve
+// ANCHOR_END: serve_loop
 
 /// One call waiting to be run: the task's name, its argument, its future.
 struct Job {
@@ -114,8 +119,8 @@ struct Worker {
     gone: OnceLock<String>,
 }
 
+// ANCHOR: send
 impl Worker {
-    // ANCHOR: send
     fn send(&self, jobs: Vec<Job>) {
         let mut calls = Vec::new();
         for job in &jobs {
@@ -136,8 +141,8 @@ impl Worker {
         let now = Instant::now();
         in_flight.extend(jobs.into_iter().map(|job| (job, now)));
     }
-    // ANCHOR_END: send
 }
+// ANCHOR_END: send
 // ANCHOR_END: worker
 
 // ANCHOR: pool
@@ -360,7 +365,7 @@ fn next_for(shared: &Shared, worker: &Worker, answered: &[Duration]) {
 // ANCHOR: receive
 /// One worker's receiving thread: reads answers until the worker is gone,
 /// then reports its death if it was not let go.
-fn receive(shared: &Shared, worker: &Worker, conn: TcpStream, mut process: Child) {
+fn receive(shared: &Shared, worker: &Worker, conn: TcpStream, process: Child) {
     let mut input = BufReader::new(conn);
     while let Ok(first) = read_frame(&mut input) {
         // The answers that arrived with it free their room together, so
@@ -386,7 +391,15 @@ fn receive(shared: &Shared, worker: &Worker, conn: TcpStream, mut process: Child
             job.future.set_result(result).unwrap();
         }
     }
-    // ANCHOR: death
+    report_death(shared, worker, process);
+}
+// ANCHOR_END: receive
+
+// ANCHOR: death
+/// After a worker's connection ended: waits for its process, and unless
+/// the pool let it go, fails its calls and the queued ones, and breaks the
+/// pool.
+fn report_death(shared: &Shared, worker: &Worker, mut process: Child) {
     let status = process.wait();
     let mut state = shared.state.lock().unwrap();
     let mut in_flight = worker.in_flight.lock().unwrap();
@@ -414,9 +427,8 @@ fn receive(shared: &Shared, worker: &Worker, conn: TcpStream, mut process: Child
         let message = why.clone();
         let _ = job.future.set_exception(Error::BrokenPool { message });
     }
-    // ANCHOR_END: death
 }
-// ANCHOR_END: receive
+// ANCHOR_END: death
 // ANCHOR_END: hand_off
 
 // ANCHOR: main
@@ -432,13 +444,18 @@ pub fn main() {
 
     pool.shutdown();
     println!("{}", clock.wall_time());
+    a_worker_dies();
+}
+// ANCHOR_END: main
 
-    // ANCHOR: crash
+// ANCHOR: crash
+/// A task that ends its worker's process: its call fails, and so does
+/// every later one, since the pool is broken.
+fn a_worker_dies() {
     let pool = ProcessPool::new(2).unwrap();
     let crashed = pool.submit("exit", 3);
     println!("exit(3): {}", crashed.result().unwrap_err());
     let later = pool.submit("cube", 2);
     println!("cube(2): {}", later.result().unwrap_err());
-    // ANCHOR_END: crash
 }
-// ANCHOR_END: main
+// ANCHOR_END: crash

@@ -31,9 +31,9 @@ fn ten_steps(stop: &AtomicBool) -> Result<u64, u64> {
 }
 // ANCHOR_END: task
 
+// ANCHOR: main
 pub fn main() {
     let clock = Clock::start();
-    // ANCHOR: main
     let pool = ThreadPoolExecutor::new(1).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -52,6 +52,6 @@ pub fn main() {
         Ok(n) => println!("{} it did all {n} steps", clock.stamp()),
         Err(n) => println!("{} it stopped itself after {n} of 10 steps", clock.stamp()),
     }
-    // ANCHOR_END: main
     println!("\n{}", clock.wall_time());
 }
+// ANCHOR_END: main
