@@ -51,6 +51,9 @@ EXAMPLES=(
     wrong_stdout_channel
     process_pool_1_minimal
     process_pool_5_death
+    one_executor
+    awaiting
+    stop_thread_task
 )
 
 check=false
@@ -58,6 +61,18 @@ if [ "${1:-}" = "--check" ]; then
     check=true
     shift
 fi
+
+# Every recording a chapter shows must be re-checked, so must be listed above.
+unlisted=()
+for shown in $(grep -ohE 'output/[A-Za-z0-9_]+\.txt' book/src/*.md | sort -u); do
+    name=$(basename "$shown" .txt)
+    case " ${EXAMPLES[*]} " in *" $name "*) ;; *) unlisted+=("$name") ;; esac
+done
+if [ ${#unlisted[@]} -gt 0 ]; then
+    echo "record.sh: the book shows output of examples not in EXAMPLES: ${unlisted[*]}" >&2
+    exit 1
+fi
+
 if [ $# -gt 0 ]; then EXAMPLES=("$@"); fi
 
 missing=()

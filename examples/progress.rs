@@ -4,12 +4,12 @@
 //! each tenth of the work instead, since a log has no "in place".
 //!
 //! ```text
-//! [##############----------------]  47/100  1.3 tasks/s  41.2 s left
+//! [##############----------------]  19/40  2.7 tasks/s  7.8 s left
 //! ```
 //!
-//! Run it with `cargo run --example progress`: 100 tasks of 2 to 4 article
-//! seconds on 4 threads, about 75 s on the real clock.
-//! `CONCURRENT_FUTURES_CLOCK=0.01` makes it 0.75 s (see `common/mod.rs`);
+//! Run it with `cargo run --example progress`: 40 tasks of 1 to 2 article
+//! seconds on 4 threads, about 15 s on the real clock.
+//! `CONCURRENT_FUTURES_CLOCK=0.1` makes it 1.5 s (see `common/mod.rs`);
 //! rates and times left are in article seconds, so they read the same at
 //! any scale. `cargo run --example progress | cat` shows the piped form.
 //!
@@ -104,17 +104,17 @@ impl ProgressLine {
 }
 // ANCHOR_END: progress_line
 
-/// Task `i`'s length, 2 to 4 article seconds, mixed so that tasks finish
+/// Task `i`'s length, 1 to 2 article seconds, mixed so that tasks finish
 /// out of order.
 fn seconds(i: u64) -> f64 {
-    2.0 + (i * 7 % 5) as f64 / 2.0
+    1.0 + (i * 7 % 5) as f64 / 4.0
 }
 
 pub fn main() {
     let clock = Clock::start();
     // ANCHOR: main
     let pool = ThreadPoolExecutor::new(4).unwrap();
-    let futures: Vec<_> = (0..100)
+    let futures: Vec<_> = (0..40)
         .map(|i| {
             pool.submit(move || {
                 sleep(seconds(i));
@@ -138,7 +138,7 @@ pub fn main() {
     drop(stdout);
     pool.shutdown();
 
-    println!("The sum of the squares of 0 to 99: {sum}");
+    println!("The sum of the squares of 0 to 39: {sum}");
     // ANCHOR_END: main
     println!("{}", clock.wall_time());
 }
