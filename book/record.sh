@@ -15,9 +15,10 @@
 # every process id with `#` and squeezing runs of spaces, the set of distinct
 # lines is the same. So timings and pids may change, and so may the order of
 # lines where the order is a genuine race that the book points out beside the
-# output (§7's initializer lines, §10's last callback); but which tasks
-# finished, which were cancelled, which thread ran what, and every count may
-# not. The timing examples schedule their cancel points and timeouts half an
+# output (§7's initializer lines, §10's last callback), and the number of the
+# thread that ran a task (threads take tasks from one queue, as in CPython, so
+# which of five new threads takes the first task is a race, as §2 says); but
+# which tasks finished, which were cancelled, and every count may not. The timing examples schedule their cancel points and timeouts half an
 # article second away from any task's start or end, so at this scale they
 # show the same outcome on every run a machine that is not overloaded
 # makes. A mismatch is retried before it fails,
@@ -95,7 +96,8 @@ bin_dir="$target_dir/debug/examples"
 
 # The shape of an output file, as described at the top.
 shape() {
-    perl -pe 's/[0-9]+\.[0-9]+/#/g; s/\b(pid|process) [0-9]+/$1 #/g; s/ +/ /g' "$1" |
+    perl -pe 's/[0-9]+\.[0-9]+/#/g; s/\b(pid|process) [0-9]+/$1 #/g;
+        s/\b(Thread_|ThreadPoolExecutor-[0-9]+_)[0-9]+/$1#/g; s/ +/ /g' "$1" |
         sort -u
 }
 
