@@ -27,6 +27,11 @@ pub(crate) enum ToWorker {
         chunk: bool,
         payload: Vec<u8>,
     },
+    /// No more work: finish the calls already sent, then exit with code 0.
+    Close,
+    /// Exit at once, whatever runs (the gentle way to stop a worker; the
+    /// parent kills one that does not go).
+    Stop,
 }
 
 /// Worker to pool.
@@ -205,6 +210,8 @@ impl ToWorker {
                 chunk,
                 payload,
             } => write_call(w, *id, task, *chunk, payload),
+            ToWorker::Close => write_frame(w, b'X', &[], &[]),
+            ToWorker::Stop => write_frame(w, b'S', &[], &[]),
         }
     }
 
@@ -224,6 +231,14 @@ impl ToWorker {
                 chunk: frame.fixed()?,
                 payload: frame.rest()?,
             },
+            b'X' => {
+                frame.end()?;
+                ToWorker::Close
+            }
+            b'S' => {
+                frame.end()?;
+                ToWorker::Stop
+            }
             t => return Err(bad(encoding(format!("unknown frame tag {t}")))),
         };
         Ok(Some(msg))

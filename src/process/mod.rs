@@ -62,12 +62,13 @@
 //! and no write that might block (a big frame to a busy worker) is made
 //! by a thread that others wait for.
 
+mod child;
 mod conn;
 mod frame;
-mod handover;
 mod map;
-mod pool;
-mod spawn;
+mod schedule;
+mod serve;
+mod state;
 mod status;
 mod task;
 mod wire;
@@ -82,7 +83,7 @@ pub use worker::serve_if_worker;
 
 use crate::future::lock;
 use crate::{Error, Future, Shutdown};
-use pool::{Item, Pool, Shared};
+use state::{Item, Pool, Shared};
 
 /// A pool of worker processes: Python's `ProcessPoolExecutor`.
 ///
@@ -357,9 +358,9 @@ fn submit<T: Wire + Send + 'static>(
         reply: Box::new(future.clone()),
     });
     // A free worker takes it from this very thread: no sender to wake.
-    let mut st = handover::feed(pool, st);
+    let mut st = schedule::feed(pool, st);
     if st.wants_worker(pool.max_workers) {
-        if let Err(e) = spawn::start_worker(pool, &mut st) {
+        if let Err(e) = serve::start_worker(pool, &mut st) {
             // With no worker at all, nobody would ever run the item.
             if st.live == 0 {
                 st.queue.pop_back();

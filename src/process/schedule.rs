@@ -1,16 +1,20 @@
-//! Handing queued work items to a worker: whichever thread finds a worker
-//! with room does it (the submitting thread, the worker's receiver after a
-//! result, or the worker's sender), so in the steady state no thread is
-//! woken just to pass an item along.
+//! Scheduling: which worker gets which queued item, and handing it over.
+//! Whichever thread finds a worker with room does it (the submitting
+//! thread, the worker's receiver after a result, or the worker's sender),
+//! so in the steady state no thread is woken just to pass an item along.
+//!
+//! The rule (issue 13, item 8): a worker's first item goes to it whenever
+//! it is idle; a second, third, fourth item (only for a worker whose tasks
+//! are short) go to it only while no other worker is idle, so a long item
+//! never holds short ones hostage while a process sits free.
 
 use std::io::{self, Write};
-use std::net::Shutdown;
-use std::os::unix::net::UnixStream;
 use std::sync::MutexGuard;
 use std::time::Instant;
 
+use super::conn::Conn;
 use super::frame::{call_len, write_call};
-use super::pool::{InFlight, Phase, Shared, State, SMALL_FRAME};
+use super::state::{InFlight, Shared, State, SMALL_FRAME};
 use crate::future::lock;
 
 /// An item on its way out, its future already running.
@@ -39,8 +43,7 @@ pub(crate) fn hand_over<'a>(
     small_only: bool,
 ) -> (MutexGuard<'a, State>, bool) {
     loop {
-        let slot = &st.workers[index];
-        if slot.phase != Phase::Serving || !slot.ready || slot.writing || st.broken.is_some() {
+        if !st.workers[index].takes_work() || st.broken.is_some() {
             break;
         }
         let mut calls = Vec::new();
@@ -50,6 +53,10 @@ pub(crate) fn hand_over<'a>(
             let retiring = pool.max_tasks_per_child.is_some_and(|n| slot.sent >= n);
             let behind_small = slot.in_flight.iter().all(|f| f.small);
             if !slot.has_room() || retiring || (small_only && !(small && behind_small)) {
+                break;
+            }
+            // Beyond its first item, only if no other worker could start it now.
+            if !slot.in_flight.is_empty() && other_idle(&st, index) {
                 break;
             }
             let item = st.queue.pop_front().expect("just seen");
@@ -99,7 +106,7 @@ pub(crate) fn hand_over<'a>(
         }
         if written.is_err() {
             // Ending our reads too lets the receiver report the death.
-            let _ = writer.shutdown(Shutdown::Both);
+            writer.close();
             pool.wake_senders(&st);
             return (st, false);
         }
@@ -116,7 +123,7 @@ pub(crate) fn feed<'a>(pool: &'a Shared, mut st: MutexGuard<'a, State>) -> Mutex
         .workers
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.phase == Phase::Serving && s.ready && !s.writing && s.has_room())
+        .filter(|(_, s)| s.takes_work() && s.has_room())
         .map(|(i, s)| (s.in_flight.len(), i))
         .collect();
     free.sort_unstable();
@@ -129,9 +136,17 @@ pub(crate) fn feed<'a>(pool: &'a Shared, mut st: MutexGuard<'a, State>) -> Mutex
     st
 }
 
+/// Whether a worker other than `index` is idle and could take an item.
+fn other_idle(st: &State, index: usize) -> bool {
+    st.workers
+        .iter()
+        .enumerate()
+        .any(|(i, s)| i != index && s.idle())
+}
+
 /// Writes the calls' frames, small ones gathered into one system call.
 /// Returns how many went out whole, and the error that stopped the rest.
-fn write_calls(stream: &UnixStream, calls: &[Call]) -> (usize, io::Result<()>) {
+fn write_calls(stream: &Conn, calls: &[Call]) -> (usize, io::Result<()>) {
     let mut out = Counted { w: stream, n: 0 };
     let mut gathered = Vec::new();
     let result = calls.iter().try_for_each(|c| {
@@ -158,7 +173,7 @@ fn write_calls(stream: &UnixStream, calls: &[Call]) -> (usize, io::Result<()>) {
 
 /// Counts the bytes the socket accepted, to tell which frames got through.
 struct Counted<'a> {
-    w: &'a UnixStream,
+    w: &'a Conn,
     n: usize,
 }
 
