@@ -1,55 +1,69 @@
 //! §3, §5.4, §7 and §10-§12 of the article on processes: a pool of worker
 //! processes, Python's `ProcessPoolExecutor`.
 //!
-//! A closure cannot cross a process boundary, so process tasks are named
-//! functions in a table ([`Task`], [`Registered`]) that the pool and its
-//! workers share: a worker is this very program, started again with an
-//! environment variable that makes [`serve_if_worker`] serve instead of
-//! returning. Arguments and results travel as bytes ([`Wire`]).
+//! # How to use it
 //!
-// ANCHOR: diagram
-//! ```text
-//!  PARENT PROCESS                                          | WORKER i: this binary, started
-//!                                                          | again (same TASKS table)
-//!  submit(&CUBE, 3) / map                                  |
-//!    | encodes the argument (Wire); the Future is PENDING  | serve_if_worker(TASKS)
-//!    v                                                     |   connects, sends its hello
-//!  +------------------------------------------------+      |   (pid + secret token)
-//!  | Shared::state, one Mutex for the whole pool:   |      |
-//!  |   queue: VecDeque<Item>   (owned by the pool)  |      |
-//!  |   workers[i]: Slot { in_flight, writing, .. }  |      |
-//!  +------------------------------------------------+      |
-//!    | hand_over(i): whichever thread finds worker i with  |
-//!    | room (one item; up to MAX_IN_FLIGHT while its tasks |
-//!    | are short) pops the front item and calls            |
-//!    | set_running_or_notify_cancel():                     |
-//!    |      ****  the future becomes RUNNING here  ****    |
-//!    | (or it was cancelled: skipped); moves it to         |
-//!    | workers[i].in_flight, sets `writing`, unlocks:      |
-//!    |  - the submitting thread, if worker i is free;      |
-//!    |  - receiver i, when a result frees room;            |
-//!    |  - sender thread i (asleep on its own condvar) for  |
-//!    |    the initializer, big frames, what was queued     |
-//!    |    before i connected; it also retires worker i     |
-//!    v                                                     |
-//!  Call{id, name, payload} ======= Unix socket =======>    | reads a frame, finds the name
-//!                    (in a 0700 directory; only a hello    | in TASKS, decodes, runs it
-//!                     with the token is served)            | under catch_unwind, encodes
-//!  receiver thread i, blocked in read  <==============     | Done{id, outcome}
-//!    | pops in_flight (the id must match), hands worker i  |
-//!    | its next item, then decodes R and calls             |
-//!    | set_result / set_exception: FINISHED, callbacks run |
-//!    v                                                     |
-//!  end of stream: a retirement (we closed our half         | exits 0 once our half is
-//!  first, nothing owed) or a death: the pool breaks and    | closed; a task's println!
-//!  every future still owed fails with BrokenPool           | goes to the inherited stdout
-//!                                                          |
-//!  reaper thread i, blocked in child.wait(): no zombie;    |
-//!  on exit it records the status, then wakes the           |
-//!  receiver (or the accept of a worker that never          |
-//!  connected)                                              |
+//! A closure cannot cross a process boundary, so a process task is a named
+//! function ([`Task`]) listed in a table (`TASKS`) that the pool and its
+//! workers share: a worker is this very program, started again, and its
+//! first line, [`serve_if_worker`], makes it serve tasks from the table
+//! instead of running `main`. Arguments and results travel as bytes
+//! ([`Wire`]).
+//!
 //! ```
-// ANCHOR_END: diagram
+//! use concurrent_futures::process::{serve_if_worker, Registered, Task};
+//! use concurrent_futures::ProcessPoolExecutor;
+//!
+//! fn hello(name: String) -> String {
+//!     format!("Hello, {name}, from process {}", std::process::id())
+//! }
+//! const HELLO: Task<String, String> = Task::new("hello", hello);
+//! const TASKS: &[&dyn Registered] = &[&HELLO];
+//!
+//! fn main() {
+//!     serve_if_worker(TASKS); // in a worker, serves and never returns
+//!     let pool = ProcessPoolExecutor::new(2).unwrap();
+//!     let future = pool.submit(&HELLO, "world".to_string()).unwrap();
+//!     assert!(future.result().unwrap().starts_with("Hello, world"));
+//! } // dropping the pool waits for its work, as leaving `with` does
+//! ```
+//!
+//! Under `cargo test`, put [`worker_test!`](crate::worker_test)`(TASKS)` in
+//! the test file instead of calling `serve_if_worker` from a `main`.
+//!
+//! # Implementation
+//!
+//! Files, top to bottom; each imports only from those below it:
+//!
+//! | file | what it is |
+//! |---|---|
+//! | `mod.rs`, `map.rs` | the pool's public face: `submit`, `map`, `shutdown` |
+//! | `serve.rs` | one worker seen from the parent: start, its two threads, its end; killing workers |
+//! | `schedule.rs` | which worker gets which queued item, and handing it over |
+//! | `state.rs` | the queue, one `Slot` per worker (its life: the table on `Phase`), the pool's threads |
+//! | `child.rs`, `status.rs` | the worker's process: spawn, reap, an exit status in words |
+//! | `conn.rs` | the connection: private, and the same type on every platform |
+//! | `frame.rs` | the messages on the connection |
+//! | `wire.rs`, `task.rs` | values as bytes; tasks by name |
+//! | `worker.rs` | the worker process's own loop |
+//!
+#![doc = include_str!("diagram.md")]
+//!
+//! ## Threads
+//!
+//! Each worker costs two threads in the parent and two in the worker:
+//! - parent, the **receiver**: accepts the worker's connection, then blocks
+//!   reading results, and reaps the process when its stream ends (no
+//!   thread ever blocks in `Child::wait`, so any thread may kill a worker);
+//! - parent, the **sender**: sleeps on its worker's own condition variable;
+//!   it writes what no other thread may (the initializer, frames too big to
+//!   write without blocking, the `Close` that retires the worker), so a
+//!   thread that others wait for never blocks in a write;
+//! - worker, a **reader** and a **runner** that swap roles: whichever
+//!   reads a call while no task runs runs it itself, and the other takes
+//!   over reading. A call so reaches its task with no hop between threads,
+//!   and while a task runs the connection is still read, so a stop frame or
+//!   the parent's end (end of stream) ends the worker at once.
 //!
 //! A task costs three wake-ups in all: the worker's, the receiver's and
 //! the caller's. Items pass to a worker from a thread that is running
@@ -57,10 +71,15 @@
 //! thread that set `writing` writes to a worker, so frames never
 //! interleave and a death report knows what was delivered.
 //!
-//! Why so many threads? Each one blocks on exactly one thing (a condition
-//! variable, a socket read, a process exit), so none of them ever polls;
-//! and no write that might block (a big frame to a busy worker) is made
-//! by a thread that others wait for.
+//! ## The connection
+//!
+//! One private connection per worker (see `conn.rs`): an abstract Unix
+//! socket on Linux, loopback TCP elsewhere (Windows has no Unix sockets in
+//! std). Neither has a path, so `$TMPDIR` plays no part; either may be
+//! reached by another local process, so the first frame must carry the
+//! pool's 128-bit token and the pid of the child we started. Sockets are
+//! close-on-exec, so a task's subprocesses never inherit it; the worker's
+//! stdin is empty.
 
 mod child;
 mod conn;
