@@ -165,10 +165,25 @@ fn __concurrent_futures_worker() {
             fake_worker(&mode.to_string_lossy());
         }
     }
+    if std::env::var_os(DUPLICATE).is_some() {
+        serve_if_worker(TWICE);
+    }
     if std::env::var_os(FORGETFUL).is_none() {
         serve_if_worker(TASKS)
     }
 }
+
+/// Set for the copy run by `a_table_with_a_name_twice_is_refused_naming_it`.
+const DUPLICATE: &str = "CF_FAULTS_DUPLICATE";
+
+/// Two different tasks under one name (and `cube` twice): a worker would
+/// silently run the first.
+const TWICE: &[&dyn Registered] = &[
+    &CUBE,
+    &Task::<u64, u64>::new("add_one", |x| x + 1),
+    &Task::<u64, u64>::new("add_one", |x| x + 2),
+    &CUBE,
+];
 
 /// A worker that proves who it is, then misbehaves and stays alive.
 fn fake_worker(mode: &str) -> ! {
@@ -567,7 +582,10 @@ const RECYCLE: &str = "CF_FAULTS_RECYCLE";
 /// The lines of /proc/self/maps and the threads of this process.
 #[cfg(target_os = "linux")]
 fn maps_and_threads() -> (usize, usize) {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap().lines().count();
+    let maps = std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count();
     let threads = std::fs::read_dir("/proc/self/task").unwrap().count();
     (maps, threads)
 }
@@ -583,7 +601,10 @@ fn recycled_workers_leave_no_threads_or_maps_behind() {
             .unwrap();
         let run = |n: u64| {
             for i in 0..n {
-                assert_eq!(pool.submit(&CUBE, i).unwrap().result_timeout(LONG), Ok(i.pow(3)));
+                assert_eq!(
+                    pool.submit(&CUBE, i).unwrap().result_timeout(LONG),
+                    Ok(i.pow(3))
+                );
             }
         };
         run(5);
@@ -600,13 +621,26 @@ fn recycled_workers_leave_no_threads_or_maps_behind() {
         &[(RECYCLE, "1".as_ref())],
     );
     let parse = |key| -> Vec<usize> {
-        let v = common::reported(&out, key).split(' ').map(|n| n.parse().unwrap()).collect();
+        let v = common::reported(&out, key)
+            .split(' ')
+            .map(|n| n.parse().unwrap())
+            .collect();
         v
     };
     let (before, after) = (parse("BEFORE"), parse("AFTER"));
     // 100 workers retired: each used to leave three threads' stacks mapped.
-    assert!(after[0] < before[0] + 40, "maps grew from {} to {}", before[0], after[0]);
-    assert!(after[1] <= before[1] + 3, "threads grew from {} to {}", before[1], after[1]);
+    assert!(
+        after[0] < before[0] + 40,
+        "maps grew from {} to {}",
+        before[0],
+        after[0]
+    );
+    assert!(
+        after[1] <= before[1] + 3,
+        "threads grew from {} to {}",
+        before[1],
+        after[1]
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -618,12 +652,19 @@ fn a_broken_pool_kills_its_other_workers_and_drops_at_once() {
     let survivor = gate.arrived();
     let dies = pool.submit(&EXIT, 3).unwrap();
     assert!(broken_message(&dies).contains("exited with code 3"));
-    assert!(matches!(held.result_timeout(LONG), Err(Error::BrokenPool { .. })));
+    assert!(matches!(
+        held.result_timeout(LONG),
+        Err(Error::BrokenPool { .. })
+    ));
     // The gate stays shut: without the kill, drop would wait for the
     // survivor's task (until the gate gives up after its bound).
     let start = Instant::now();
     drop(pool);
-    assert!(start.elapsed() < Duration::from_secs(3), "drop took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "drop took {:?}",
+        start.elapsed()
+    );
     assert!(!alive(survivor), "the survivor {survivor} still runs");
     drop(gate);
 }
@@ -665,7 +706,10 @@ fn busy_workers_exit_within_a_second_when_the_parent_dies() {
     let start = Instant::now();
     while alive(worker) {
         // A second, and a margin for a loaded machine.
-        assert!(start.elapsed() < Duration::from_secs(2), "worker {worker} outlived its parent");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "worker {worker} outlived its parent"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -730,7 +774,8 @@ fn a_done_callback_may_shut_its_pool_down() {
         tx.send(()).unwrap();
     });
     gate.open();
-    rx.recv_timeout(LONG).expect("shutdown in a done-callback hung");
+    rx.recv_timeout(LONG)
+        .expect("shutdown in a done-callback hung");
     assert!(f.result().is_ok());
 }
 
@@ -746,7 +791,8 @@ fn a_done_callback_may_drop_the_last_handle_of_its_pool() {
         tx.send(()).unwrap();
     });
     gate.open();
-    rx.recv_timeout(LONG).expect("dropping the pool in a done-callback hung");
+    rx.recv_timeout(LONG)
+        .expect("dropping the pool in a done-callback hung");
     assert!(f.result().is_ok());
 }
 
@@ -792,4 +838,34 @@ fn a_task_that_runs_its_own_program_gets_an_ordinary_run() {
     let pool = ProcessPoolExecutor::new(1).unwrap();
     let f = pool.submit(&RUN_SELF, ()).unwrap();
     assert_eq!(f.result_timeout(LONG), Ok(true));
+}
+
+#[test]
+fn a_table_with_a_name_twice_is_refused_naming_it() {
+    if std::env::var_os(DUPLICATE).is_some() {
+        // Its workers serve TWICE: each refuses, naming the names.
+        let pool = ProcessPoolExecutor::new(1).unwrap();
+        println!(
+            "WORKER: {}",
+            broken_message(&pool.submit(&CUBE, 3).unwrap())
+        );
+        drop(pool);
+        // Here, where main would call it first: later pools refuse to start.
+        serve_if_worker(TWICE);
+        println!("POOL: {:?}", ProcessPoolExecutor::new(1).unwrap_err());
+        return;
+    }
+    let test = "a_table_with_a_name_twice_is_refused_naming_it";
+    let out = common::run_copy(test, &[(DUPLICATE, "1".as_ref())]);
+    let names = "lists `add_one`, `cube` more than once";
+    let worker = common::reported(&out, "WORKER");
+    assert!(
+        worker.contains("refused to serve") && worker.contains(names),
+        "{worker}"
+    );
+    let pool = common::reported(&out, "POOL");
+    assert!(
+        pool.contains("InvalidArgument") && pool.contains(names),
+        "{pool}"
+    );
 }

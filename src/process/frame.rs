@@ -46,6 +46,8 @@ pub(crate) enum FromWorker {
     },
     /// The initializer panicked; the worker exits after sending this.
     InitFailed { message: String },
+    /// The worker cannot serve (its table lists a name twice); it exits.
+    Refused { message: String },
 }
 // ANCHOR_END: messages
 
@@ -265,6 +267,7 @@ impl FromWorker {
                 }
             },
             FromWorker::InitFailed { message } => write_frame(w, b'F', &[], message.as_bytes()),
+            FromWorker::Refused { message } => write_frame(w, b'E', &[], message.as_bytes()),
         }
     }
 
@@ -293,6 +296,9 @@ impl FromWorker {
                 FromWorker::Done { id, outcome }
             }
             b'F' => FromWorker::InitFailed {
+                message: text(frame.rest()?),
+            },
+            b'E' => FromWorker::Refused {
                 message: text(frame.rest()?),
             },
             t => return Err(bad(encoding(format!("unknown frame tag {t}")))),

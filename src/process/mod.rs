@@ -192,6 +192,9 @@ impl Builder {
     /// assert!(pool.max_workers() >= 1);
     /// ```
     pub fn build(self) -> Result<ProcessPoolExecutor, Error> {
+        if let Some(why) = worker::refused() {
+            return Err(Error::invalid_argument(why));
+        }
         let max_workers = self.max_workers.unwrap_or_else(default_max_workers);
         if max_workers == 0 {
             return Err(Error::invalid_argument(

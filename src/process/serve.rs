@@ -50,9 +50,10 @@ pub(crate) fn start_worker(pool: &Pool, state: &mut State) -> Result<(), Error> 
     };
     let listener = Listener::bind()
         .map_err(|e| broken("no socket to listen on (out of file descriptors?)", e))?;
-    let child = child::spawn(listener.address(), &pool.token).map_err(|e| {
+    let child = child::spawn(listener.address(), &pool.token, index).map_err(|e| {
         broken(
-            "could not start a process (out of processes or file descriptors?)",
+            "could not start a process and its stdout thread \
+             (out of processes, threads or file descriptors?)",
             e,
         )
     })?;
@@ -92,7 +93,8 @@ fn accept(pool: &Pool, index: usize, listener: Listener) {
             }
             Ok(None) => {}
             Err(e) => {
-                let why = format!("could not accept its connection (out of file descriptors?): {e}");
+                let why =
+                    format!("could not accept its connection (out of file descriptors?): {e}");
                 return failed(pool, index, why);
             }
         }
@@ -105,7 +107,11 @@ fn accept(pool: &Pool, index: usize, listener: Listener) {
         }
         if backoff.elapsed() > CONNECT_BOUND {
             drop(st);
-            return failed(pool, index, format!("did not connect within {CONNECT_BOUND:?}"));
+            return failed(
+                pool,
+                index,
+                format!("did not connect within {CONNECT_BOUND:?}"),
+            );
         }
         drop(st);
         backoff.pause();
@@ -360,6 +366,18 @@ fn receive_into(
                     .map_or(("?", &[][..]), |(t, a)| (*t, a));
                 let why = format!(
                     "the initializer `{task}` failed in worker {index} (pid {pid}): {message}; \
+                     the process pool is not usable anymore"
+                );
+                let owed = st.break_pool(why);
+                pool.wake_all_senders(&st);
+                drop(st);
+                publish(done);
+                owed.fail();
+            }
+            FromWorker::Refused { message } => {
+                let pid = st.workers[index].pid;
+                let why = format!(
+                    "worker {index} (pid {pid}) refused to serve: {message}; \
                      the process pool is not usable anymore"
                 );
                 let owed = st.break_pool(why);

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::process::exit;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use super::conn::Conn;
 use super::frame::{whole_frame, FromWorker, ToWorker, MAX_FRAME};
@@ -26,9 +26,10 @@ pub(crate) const ENV_ADDRESS: &str = "CONCURRENT_FUTURES_WORKER";
 pub(crate) const ENV_TOKEN: &str = "CONCURRENT_FUTURES_TOKEN";
 /// The libtest arguments that select `worker_test!`'s test in a test binary;
 /// an ordinary `main` never looks at its arguments before `serve_if_worker`.
-pub(crate) const TEST_ARGS: [&str; 5] = [
+/// (No `--exact`: the filter then also matches the test inside a module,
+/// `tests::__concurrent_futures_worker`.)
+pub(crate) const TEST_ARGS: [&str; 4] = [
     "__concurrent_futures_worker",
-    "--exact",
     "--nocapture",
     "--test-threads=1",
     "--quiet",
@@ -40,6 +41,35 @@ pub(crate) const TEST_ARGS: [&str; 5] = [
 /// variable first thing, so its tasks may start pools of their own.)
 pub(crate) fn is_stray_worker() -> bool {
     std::env::var_os(ENV_ADDRESS).is_some()
+}
+
+/// Why this program's table cannot serve (a name listed twice), once
+/// `serve_if_worker` has seen it; pools then refuse to start.
+static REFUSED: OnceLock<String> = OnceLock::new();
+
+/// The reason pools of this process refuse to start, if any.
+pub(crate) fn refused() -> Option<&'static str> {
+    REFUSED.get().map(String::as_str)
+}
+
+/// Names listed more than once make a table ambiguous: a worker would
+/// silently run the first. The error names each of them.
+fn check_names(tasks: &[&dyn Registered]) -> Result<(), String> {
+    let mut twice: Vec<&str> = Vec::new();
+    for (i, t) in tasks.iter().enumerate() {
+        let name = t.name();
+        if tasks[..i].iter().any(|u| u.name() == name) && !twice.contains(&name) {
+            twice.push(name);
+        }
+    }
+    if twice.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = twice.iter().map(|n| format!("`{n}`")).collect();
+    Err(format!(
+        "the TASKS table lists {} more than once: each task needs a name of its own",
+        names.join(", ")
+    ))
 }
 
 // ANCHOR: serve_if_worker
@@ -68,7 +98,11 @@ pub(crate) fn is_stray_worker() -> bool {
 /// }
 /// ```
 pub fn serve_if_worker(tasks: &[&dyn Registered]) {
+    let names = check_names(tasks);
     let Some(address) = std::env::var_os(ENV_ADDRESS) else {
+        if let Err(why) = names {
+            let _ = REFUSED.set(why);
+        }
         return;
     };
     let token = std::env::var(ENV_TOKEN).unwrap_or_default();
@@ -87,7 +121,7 @@ pub fn serve_if_worker(tasks: &[&dyn Registered]) {
     install_panic_hook();
     // Whatever ends the loop, the pool is gone or spoke nonsense: nobody is
     // left to tell.
-    let _ = serve(conn, &token, tasks);
+    let _ = serve(conn, &token, tasks, names);
     finish(1)
 }
 // ANCHOR_END: serve_if_worker
@@ -122,14 +156,25 @@ struct Worker<'t> {
 }
 
 // ANCHOR: worker_loop
-/// Says hello, then answers calls on two threads until the pool says Close.
-fn serve(conn: Conn, token: &str, tasks: &[&dyn Registered]) -> io::Result<()> {
+/// Says hello, then answers calls on two threads until the pool says
+/// Close; or, if the table is ambiguous, says why and leaves.
+fn serve(
+    conn: Conn,
+    token: &str,
+    tasks: &[&dyn Registered],
+    names: Result<(), String>,
+) -> io::Result<()> {
     let mut output = BufWriter::new(conn.try_clone()?);
     let hello = FromWorker::Hello {
         token: token.to_owned(),
         pid: std::process::id(),
     };
     hello.write(&mut output)?;
+    if let Err(message) = names {
+        FromWorker::Refused { message }.write(&mut output)?;
+        output.flush()?;
+        finish(1);
+    }
     output.flush()?;
     let worker = Worker {
         inbox: Mutex::new(Inbox {
@@ -203,7 +248,10 @@ impl Worker<'_> {
                 continue;
             }
             inbox.waiting = true;
-            inbox = self.turn.wait(inbox).unwrap_or_else(PoisonError::into_inner);
+            inbox = self
+                .turn
+                .wait(inbox)
+                .unwrap_or_else(PoisonError::into_inner);
             inbox.waiting = false;
         }
     }
