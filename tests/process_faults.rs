@@ -761,39 +761,50 @@ fn a_bad_frame_fails_the_futures_and_kills_the_process() {
     }
 }
 
+/// A pool of one worker held by a gate, with four 1 MiB results queued
+/// behind it: more than the connection buffers while nobody reads them.
+fn gated_pool_with_big_work() -> (RemoteGate, ProcessPoolExecutor, Future<u32>, Vec<Future<String>>) {
+    let gate = RemoteGate::new();
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let f = pool.submit(&GATE, gate.arg()).unwrap();
+    let big: Vec<_> = (0..4).map(|_| pool.submit(&SHOUT, "ab".repeat(1 << 19)).unwrap()).collect();
+    gate.arrived();
+    (gate, pool, f, big)
+}
+
 #[test]
 fn a_done_callback_may_shut_its_pool_down() {
-    let gate = RemoteGate::new();
-    let pool = std::sync::Arc::new(ProcessPoolExecutor::new(1).unwrap());
-    let f = pool.submit(&GATE, gate.arg()).unwrap();
-    gate.arrived();
+    let (gate, pool, f, big) = gated_pool_with_big_work();
+    let pool = std::sync::Arc::new(pool);
     let (tx, rx) = mpsc::channel();
     let p = std::sync::Arc::clone(&pool);
     f.add_done_callback(move |_| {
-        p.shutdown(); // on one of the pool's own threads
+        // On the thread that reads this worker's results: it cannot wait
+        // for the queued work, whose results it would have to read.
+        p.shutdown();
         tx.send(()).unwrap();
     });
     gate.open();
-    rx.recv_timeout(LONG)
-        .expect("shutdown in a done-callback hung");
+    rx.recv_timeout(LONG).expect("shutdown in a done-callback hung");
+    for b in &big {
+        assert_eq!(b.result_timeout(LONG).map(|s| s.len()), Ok(1 << 20));
+    }
     assert!(f.result().is_ok());
 }
 
 #[test]
 fn a_done_callback_may_drop_the_last_handle_of_its_pool() {
-    let gate = RemoteGate::new();
-    let pool = ProcessPoolExecutor::new(1).unwrap();
-    let f = pool.submit(&GATE, gate.arg()).unwrap();
-    gate.arrived();
+    let (gate, pool, f, big) = gated_pool_with_big_work();
     let (tx, rx) = mpsc::channel();
     f.add_done_callback(move |_| {
-        drop(pool); // the last handle: shutdown and wait, from inside
+        drop(pool); // the last handle: a shutdown, from inside
         tx.send(()).unwrap();
     });
     gate.open();
-    rx.recv_timeout(LONG)
-        .expect("dropping the pool in a done-callback hung");
-    assert!(f.result().is_ok());
+    rx.recv_timeout(LONG).expect("dropping the pool in a done-callback hung");
+    for b in &big {
+        assert_eq!(b.result_timeout(LONG).map(|s| s.len()), Ok(1 << 20));
+    }
 }
 
 /// Set for the copy run by `out_of_file_descriptors_is_a_clear_error`.

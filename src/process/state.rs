@@ -343,23 +343,29 @@ impl Shared {
     }
 
     /// Waits until every thread of the pool has finished (so every worker
-    /// has exited and been reaped). Called from one of those threads (a done-callback that shuts the
-    /// pool down), it cannot wait for itself, so it waits for the others.
+    /// has exited and been reaped).
+    ///
+    /// Called from one of those threads (a done-callback that shuts the
+    /// pool down or drops its last handle runs on a receiver), it returns
+    /// at once instead, as `wait: false` would: the work it would wait for
+    /// may need this very thread (its worker's results are read here), so
+    /// waiting could never end. The threads finish the work on their own.
+    /// (CPython raises "cannot join current thread" there.)
     pub(crate) fn join(&self) {
         let me = std::thread::current().id();
         let mut st = lock(&self.state);
-        let inside = st.handles.iter().any(|h| h.thread().id() == me);
-        while st.threads > usize::from(inside) {
+        if st.handles.iter().any(|h| h.thread().id() == me) {
+            return;
+        }
+        while st.threads > 0 {
             st = self
                 .changed
                 .wait(st)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let (mine, others): (Vec<_>, Vec<_>) =
-            st.handles.drain(..).partition(|h| h.thread().id() == me);
-        st.handles = mine;
+        let ended: Vec<_> = st.handles.drain(..).collect();
         drop(st);
-        for handle in others {
+        for handle in ended {
             // Each has already counted itself out; this only reaps it.
             let _ = handle.join();
         }
