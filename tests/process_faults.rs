@@ -763,11 +763,18 @@ fn a_bad_frame_fails_the_futures_and_kills_the_process() {
 
 /// A pool of one worker held by a gate, with four 1 MiB results queued
 /// behind it: more than the connection buffers while nobody reads them.
-fn gated_pool_with_big_work() -> (RemoteGate, ProcessPoolExecutor, Future<u32>, Vec<Future<String>>) {
+fn gated_pool_with_big_work() -> (
+    RemoteGate,
+    ProcessPoolExecutor,
+    Future<u32>,
+    Vec<Future<String>>,
+) {
     let gate = RemoteGate::new();
     let pool = ProcessPoolExecutor::new(1).unwrap();
     let f = pool.submit(&GATE, gate.arg()).unwrap();
-    let big: Vec<_> = (0..4).map(|_| pool.submit(&SHOUT, "ab".repeat(1 << 19)).unwrap()).collect();
+    let big: Vec<_> = (0..4)
+        .map(|_| pool.submit(&SHOUT, "ab".repeat(1 << 19)).unwrap())
+        .collect();
     gate.arrived();
     (gate, pool, f, big)
 }
@@ -785,7 +792,8 @@ fn a_done_callback_may_shut_its_pool_down() {
         tx.send(()).unwrap();
     });
     gate.open();
-    rx.recv_timeout(LONG).expect("shutdown in a done-callback hung");
+    rx.recv_timeout(LONG)
+        .expect("shutdown in a done-callback hung");
     for b in &big {
         assert_eq!(b.result_timeout(LONG).map(|s| s.len()), Ok(1 << 20));
     }
@@ -801,7 +809,8 @@ fn a_done_callback_may_drop_the_last_handle_of_its_pool() {
         tx.send(()).unwrap();
     });
     gate.open();
-    rx.recv_timeout(LONG).expect("dropping the pool in a done-callback hung");
+    rx.recv_timeout(LONG)
+        .expect("dropping the pool in a done-callback hung");
     for b in &big {
         assert_eq!(b.result_timeout(LONG).map(|s| s.len()), Ok(1 << 20));
     }
@@ -879,4 +888,27 @@ fn a_table_with_a_name_twice_is_refused_naming_it() {
         pool.contains("InvalidArgument") && pool.contains(names),
         "{pool}"
     );
+}
+
+#[test]
+fn an_item_behind_a_long_task_moves_to_a_worker_that_falls_idle() {
+    let (a, c) = (RemoteGate::new(), RemoteGate::new());
+    let pool = ProcessPoolExecutor::new(2).unwrap();
+    let fa = pool.submit(&GATE, a.arg()).unwrap();
+    let pid0 = a.arrived();
+    // A second worker, whose last task was short...
+    assert_eq!(pool.submit(&CUBE, 2).unwrap().result_timeout(LONG), Ok(8));
+    // ...now runs a long one; with no worker idle, the next item may queue
+    // behind it there.
+    let fc = pool.submit(&GATE, c.arg()).unwrap();
+    let pid1 = c.arrived();
+    assert_ne!(pid0, pid1);
+    let behind = pool.submit(&PID, ()).unwrap();
+    // The first worker falls idle: the item must run there now, not after
+    // the long task (whose gate stays shut until the end).
+    a.open();
+    assert_eq!(fa.result_timeout(LONG), Ok(pid0));
+    assert_eq!(behind.result_timeout(Duration::from_secs(5)), Ok(pid0));
+    c.open();
+    assert_eq!(fc.result_timeout(LONG), Ok(pid1));
 }

@@ -93,6 +93,7 @@ mod task;
 mod wire;
 mod worker;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
@@ -329,7 +330,11 @@ impl ProcessPoolExecutor {
             st.shutdown = true;
             self.pool.wake_all_senders(&st);
             if how.cancel_futures {
-                st.queue.drain(..).collect()
+                // Items given back by a worker are running: they stay.
+                let (running, queued): (VecDeque<Item>, VecDeque<Item>) =
+                    st.queue.drain(..).partition(|i| i.started);
+                st.queue = running;
+                queued.into()
             } else {
                 Vec::new()
             }
@@ -378,6 +383,7 @@ fn submit<T: Wire + Send + 'static>(
         chunk,
         payload,
         reply: Box::new(future.clone()),
+        started: false,
     });
     // A free worker takes it from this very thread: no sender to wake.
     let mut st = schedule::feed(pool, st);

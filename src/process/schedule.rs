@@ -5,15 +5,18 @@
 //!
 //! The rule (issue 13, item 8): a worker's first item goes to it whenever
 //! it is idle; a second, third, fourth item (only for a worker whose tasks
-//! are short) go to it only while no other worker is idle, so a long item
-//! never holds short ones hostage while a process sits free.
+//! are short) go to it only while no other worker is idle. And when a
+//! worker falls idle with nothing queued, every worker holding items it
+//! has not started is asked for them back ([`recall_if_idle`]), so a long
+//! item never holds short ones hostage while a process sits free: what
+//! CPython's single shared queue gives for free.
 
 use std::io::{self, Write};
 use std::sync::MutexGuard;
 use std::time::Instant;
 
 use super::conn::Conn;
-use super::frame::{call_len, write_call};
+use super::frame::{call_len, write_call, ToWorker};
 use super::state::{InFlight, Shared, State, SMALL_FRAME};
 use crate::future::lock;
 
@@ -60,7 +63,7 @@ pub(crate) fn hand_over<'a>(
                 break;
             }
             let item = st.queue.pop_front().expect("just seen");
-            if !item.reply.start() {
+            if !item.started && !item.reply.start() {
                 continue; // cancelled while queued
             }
             let slot = &mut st.workers[index];
@@ -133,6 +136,69 @@ pub(crate) fn feed<'a>(pool: &'a Shared, mut st: MutexGuard<'a, State>) -> Mutex
         }
         st = hand_over(pool, index, st, true).0;
     }
+    st
+}
+
+// ANCHOR: recall
+/// Some worker is idle and nothing is queued: asks each worker that holds
+/// items it has not started to give them back (`Recall`); its receiver
+/// puts them back at the front of the queue, where the idle worker takes
+/// them. Cheap in the steady state: a queue that is not empty returns at
+/// once, and so does a pool where no worker holds more than one item.
+///
+/// Returns whether it wrote (and so let go of the lock meanwhile: a caller
+/// about to sleep must look again at what changed).
+pub(crate) fn recall_if_idle<'a>(
+    pool: &'a Shared,
+    mut st: MutexGuard<'a, State>,
+) -> (MutexGuard<'a, State>, bool) {
+    if !st.queue.is_empty() || st.broken.is_some() || !st.workers.iter().any(|s| s.idle()) {
+        return (st, false);
+    }
+    let holders: Vec<usize> = (st.workers.iter().enumerate())
+        .filter(|(_, s)| s.in_flight.len() >= 2 && !s.recalling && s.takes_work())
+        .map(|(i, _)| i)
+        .collect();
+    let mut wrote = false;
+    for index in holders {
+        if !st.workers[index].takes_work() {
+            continue;
+        }
+        st.workers[index].recalling = true;
+        let mut frame = Vec::new();
+        let _ = ToWorker::Recall.write(&mut frame);
+        st = write_one(pool, index, st, &frame);
+        wrote = true;
+    }
+    (st, wrote)
+}
+// ANCHOR_END: recall
+
+/// Writes a small frame to worker `index` without the lock, as the one
+/// writer (see `hand_over`).
+fn write_one<'a>(
+    pool: &'a Shared,
+    index: usize,
+    mut st: MutexGuard<'a, State>,
+    frame: &[u8],
+) -> MutexGuard<'a, State> {
+    let slot = &mut st.workers[index];
+    let Some(writer) = slot.writer.clone() else {
+        return st;
+    };
+    slot.writing = true;
+    drop(st);
+    let written = (&*writer).write_all(frame);
+    st = lock(&pool.state);
+    let slot = &mut st.workers[index];
+    slot.writing = false;
+    if slot.death_pending {
+        pool.changed.notify_all();
+    }
+    if written.is_err() {
+        writer.close(); // its receiver reports the death
+    }
+    pool.wake_senders(&st);
     st
 }
 

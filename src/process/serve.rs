@@ -20,8 +20,8 @@ use std::time::Duration;
 use super::child::{self, Backoff};
 use super::conn::{Conn, Listener};
 use super::frame::{whole_frame, FromWorker, ToWorker};
-use super::schedule::{feed, hand_over};
-use super::state::{Phase, Pool, Reply, Shared, Slot, State};
+use super::schedule::{feed, hand_over, recall_if_idle};
+use super::state::{Item, Phase, Pool, Reply, Shared, Slot, State};
 use super::status::describe;
 use super::worker::is_stray_worker;
 use crate::future::lock;
@@ -242,6 +242,15 @@ fn send(pool: &Pool, index: usize, conn: &Conn) {
         if done && !slot.writing {
             break;
         }
+        if st.queue.is_empty() && st.workers[index].idle() {
+            // A new worker, idle from the start. If that wrote, the lock
+            // was let go: look again before sleeping, or a wake-up is lost.
+            let (guard, wrote) = recall_if_idle(pool, st);
+            st = guard;
+            if wrote {
+                continue;
+            }
+        }
         st.workers[index].sender_waiting = true;
         st = wake.wait(st).unwrap_or_else(PoisonError::into_inner);
         st.workers[index].sender_waiting = false;
@@ -329,6 +338,8 @@ fn receive_into(
     input: &mut BufReader<&Conn>,
     done: &mut Done,
 ) -> io::Result<()> {
+    // Items given back since the last `Recall`, already at the queue's front.
+    let mut returned = 0;
     while let Some(msg) = FromWorker::read(input)? {
         let mut st = lock(&pool.state);
         match msg {
@@ -354,7 +365,52 @@ fn receive_into(
                 let (mut st, _) = hand_over(pool, index, st, true);
                 if !st.queue.is_empty() {
                     st = feed(pool, st); // what this worker may not take, an idle one may
+                } else if st.workers[index].in_flight.is_empty() {
+                    st = recall_if_idle(pool, st).0; // this one is idle now
                 }
+                drop(st);
+                publish(done);
+            }
+            FromWorker::Returned {
+                id,
+                task: _,
+                chunk,
+                payload,
+            } => {
+                // Back to the queue, ahead of what was queued after it.
+                let slot = &mut st.workers[index];
+                let Some(at) = slot.in_flight.iter().position(|f| f.id == id) else {
+                    if st.broken.is_some() {
+                        continue;
+                    }
+                    return Err(bad_data(format!("gave back unknown item {id}")));
+                };
+                let f = slot.in_flight.remove(at).expect("just found");
+                slot.sent -= 1;
+                let at = returned.min(st.queue.len());
+                st.queue.insert(
+                    at,
+                    Item {
+                        id,
+                        task: f.task,
+                        chunk,
+                        payload,
+                        reply: f.reply,
+                        started: true,
+                    },
+                );
+                returned += 1;
+                drop(st);
+                // Results read with it (see `whole_frame` above) are owed now.
+                publish(done);
+            }
+            FromWorker::Recalled => {
+                st.workers[index].recalling = false;
+                returned = 0;
+                // To the idle worker; if every worker went busy meanwhile,
+                // they wait for the first with room, as in CPython.
+                let st = feed(pool, st);
+                pool.wake_senders(&st);
                 drop(st);
                 publish(done);
             }

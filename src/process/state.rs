@@ -69,6 +69,10 @@ pub(crate) struct Item {
     pub(crate) chunk: bool,
     pub(crate) payload: Vec<u8>,
     pub(crate) reply: Box<dyn Reply>,
+    /// Its future is RUNNING already: a worker gave it back unstarted
+    /// (see `schedule::recall_if_idle`). It is not cancelled by
+    /// `shutdown(cancel_futures)`, only run elsewhere.
+    pub(crate) started: bool,
 }
 
 /// A call handed to a worker: its future is running.
@@ -145,6 +149,8 @@ pub(crate) struct Slot {
     pub(crate) last_done: Option<Instant>,
     /// It was killed on purpose: what its running futures fail with.
     pub(crate) killed: Option<Error>,
+    /// It was asked to give back its unstarted items, and has not answered.
+    pub(crate) recalling: bool,
 }
 
 impl Slot {
@@ -165,6 +171,7 @@ impl Slot {
             short: false,
             last_done: None,
             killed: None,
+            recalling: false,
         }
     }
 

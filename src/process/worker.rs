@@ -231,13 +231,28 @@ impl Worker<'_> {
                 inbox.reader = Some(reader);
                 match read {
                     Ok(msgs) => {
+                        let mut recall = false;
                         for msg in msgs {
                             match msg {
                                 ToWorker::Close => inbox.closing = true,
                                 // Asked to go now: whatever runs is abandoned.
                                 ToWorker::Stop => finish(0),
+                                ToWorker::Recall => recall = true,
                                 call => inbox.calls.push_back(call),
                             }
+                        }
+                        if recall {
+                            // Unstarted calls go back, so an idle worker
+                            // can start them now instead of after the
+                            // one running here.
+                            let (back, keep): (VecDeque<_>, VecDeque<_>) = inbox
+                                .calls
+                                .drain(..)
+                                .partition(|m| matches!(m, ToWorker::Call { .. }));
+                            inbox.calls = keep;
+                            drop(inbox);
+                            self.give_back(back);
+                            inbox = self.lock();
                         }
                     }
                     // The parent is gone (or sent nonsense): a task running
@@ -253,6 +268,30 @@ impl Worker<'_> {
                 .wait(inbox)
                 .unwrap_or_else(PoisonError::into_inner);
             inbox.waiting = false;
+        }
+    }
+
+    /// Sends `calls` back unstarted, then the end of the answer.
+    fn give_back(&self, calls: VecDeque<ToWorker>) {
+        let mut out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut sent = calls.into_iter().try_for_each(|call| match call {
+            ToWorker::Call {
+                id,
+                task,
+                chunk,
+                payload,
+            } => FromWorker::Returned {
+                id,
+                task,
+                chunk,
+                payload,
+            }
+            .write(&mut *out),
+            _ => Ok(()),
+        });
+        sent = sent.and_then(|()| FromWorker::Recalled.write(&mut *out));
+        if sent.and_then(|()| out.flush()).is_err() {
+            finish(1); // the pool is gone
         }
     }
 
@@ -279,7 +318,7 @@ impl Worker<'_> {
                 id,
                 outcome: run(self.tasks, &task, &payload, chunk),
             },
-            ToWorker::Close | ToWorker::Stop => return,
+            ToWorker::Close | ToWorker::Stop | ToWorker::Recall => return,
         };
         let mut out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
         if reply.write(&mut *out).and_then(|()| out.flush()).is_err() {
