@@ -234,10 +234,9 @@ fn send(pool: &Pool, index: usize, conn: &Conn) {
         }
         let slot = &st.workers[index];
         let retiring = pool.max_tasks_per_child.is_some_and(|n| slot.sent >= n);
-        let done = st.broken.is_some()
-            || slot.killed.is_some()
-            || retiring
-            || (st.shutdown && st.queue.is_empty());
+        let leaving = retiring || (st.shutdown && st.queue.is_empty());
+        // An unanswered `Recall` may still give items back: wait for them.
+        let done = st.broken.is_some() || slot.killed.is_some() || (leaving && !slot.recalling);
         // Never write `Close` into another thread's frame.
         if done && !slot.writing {
             break;
@@ -476,6 +475,7 @@ fn end(pool: &Pool, index: usize, bad: Option<String>) {
     let slot = &mut st.workers[index];
     let was = std::mem::replace(&mut slot.phase, Phase::Gone);
     slot.writer = None;
+    slot.recalling = false; // no answer is coming
     let lingered = matches!(reaped, Some((_, true))) && bad.is_none();
     slot.status = reaped.map(|(status, _)| status);
     if let Some(why) = slot.killed.clone() {

@@ -291,11 +291,10 @@ impl State {
         let s = &self.workers[index];
         let retiring = max_tasks_per_child.is_some_and(|n| s.sent >= n);
         let work = s.ready && s.has_room() && !self.queue.is_empty();
-        !s.writing
-            && (self.broken.is_some()
-                || retiring
-                || (self.shutdown && self.queue.is_empty())
-                || work)
+        // While a `Recall` is unanswered, items may still come back: no
+        // retirement for lack of work until they have.
+        let leaving = retiring || (self.shutdown && self.queue.is_empty());
+        !s.writing && (self.broken.is_some() || (leaving && !s.recalling) || work)
     }
 
     /// Breaks the pool with `why` (the first reason wins) and takes every
