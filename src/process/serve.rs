@@ -4,8 +4,9 @@
 //! two ways to stop workers on purpose, kept for stopping running work:
 //! [`replace_worker`] and [`State::kill_all`](super::state::State).
 //!
-//! Each worker costs two threads in the parent, each blocked on exactly
-//! one thing so that none polls in the steady state:
+//! Each worker costs two threads here (and a detached stdout forwarder,
+//! see `child.rs`), each blocked on exactly one thing so that none polls
+//! in the steady state:
 //! - the receiver: it accepts the worker's connection, then blocks reading
 //!   results; at the end of the stream it reaps the process;
 //! - the sender: it sleeps on the worker's own condition variable and

@@ -305,13 +305,23 @@ impl State {
         let mut replies: Vec<Box<dyn Reply>> = self.queue.drain(..).map(|i| i.reply).collect();
         for w in &mut self.workers {
             replies.extend(w.in_flight.drain(..).map(|f| f.reply));
-            // Python terminates the survivors of a broken pool: their work
-            // is failed already, and nobody should wait for it to end.
+        }
+        // Python terminates the survivors of a broken pool: their work is
+        // failed already, and nobody should wait for it to end.
+        self.kill_all();
+        Owed { why, replies }
+    }
+
+    /// Kills every worker process still running; each one's receiver then
+    /// reaps it and reports its end. With the pool broken first (as
+    /// `break_pool` does), no future is left waiting on them: the primitive
+    /// for stopping all running work (`terminate_workers`, `kill_workers`).
+    pub(crate) fn kill_all(&mut self) {
+        for w in &mut self.workers {
             if w.phase != Phase::Gone {
                 w.kill();
             }
         }
-        Owed { why, replies }
     }
 }
 
