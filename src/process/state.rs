@@ -197,12 +197,13 @@ impl Slot {
         self.in_flight.is_empty() || (self.short && self.in_flight.len() < MAX_IN_FLIGHT)
     }
 
-    /// Takes the finished item `id` off the front, noting whether it was short.
+    /// Takes the finished item `id` off the list, noting whether it was short.
     pub(crate) fn complete(&mut self, id: u64) -> Option<InFlight> {
-        if self.in_flight.front()?.id != id {
-            return None;
-        }
-        let done = self.in_flight.pop_front()?;
+        // Normally the front: a worker answers in the order it was sent.
+        // (Items given back and sent again keep that true; looking further
+        // costs nothing when it is.)
+        let at = self.in_flight.iter().position(|f| f.id == id)?;
+        let done = self.in_flight.remove(at)?;
         let now = Instant::now();
         // It started when it was sent or when the one before it finished.
         let started = self.last_done.map_or(done.sent, |t| t.max(done.sent));

@@ -250,8 +250,13 @@ impl Worker<'_> {
                                 .drain(..)
                                 .partition(|m| matches!(m, ToWorker::Call { .. }));
                             inbox.calls = keep;
+                            // The output is taken before the inbox is let
+                            // go: no result of a later call may overtake
+                            // the calls given back (the pool expects
+                            // results in the order it sent the calls).
+                            let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
                             drop(inbox);
-                            self.give_back(back);
+                            give_back(out, back);
                             inbox = self.lock();
                         }
                     }
@@ -268,30 +273,6 @@ impl Worker<'_> {
                 .wait(inbox)
                 .unwrap_or_else(PoisonError::into_inner);
             inbox.waiting = false;
-        }
-    }
-
-    /// Sends `calls` back unstarted, then the end of the answer.
-    fn give_back(&self, calls: VecDeque<ToWorker>) {
-        let mut out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut sent = calls.into_iter().try_for_each(|call| match call {
-            ToWorker::Call {
-                id,
-                task,
-                chunk,
-                payload,
-            } => FromWorker::Returned {
-                id,
-                task,
-                chunk,
-                payload,
-            }
-            .write(&mut *out),
-            _ => Ok(()),
-        });
-        sent = sent.and_then(|()| FromWorker::Recalled.write(&mut *out));
-        if sent.and_then(|()| out.flush()).is_err() {
-            finish(1); // the pool is gone
         }
     }
 
@@ -330,6 +311,29 @@ impl Worker<'_> {
     }
 }
 // ANCHOR_END: worker_loop
+
+/// Sends `calls` back unstarted, then the end of the answer.
+fn give_back(mut out: MutexGuard<'_, BufWriter<Conn>>, calls: VecDeque<ToWorker>) {
+    let mut sent = calls.into_iter().try_for_each(|call| match call {
+        ToWorker::Call {
+            id,
+            task,
+            chunk,
+            payload,
+        } => FromWorker::Returned {
+            id,
+            task,
+            chunk,
+            payload,
+        }
+        .write(&mut *out),
+        _ => Ok(()),
+    });
+    sent = sent.and_then(|()| FromWorker::Recalled.write(&mut *out));
+    if sent.and_then(|()| out.flush()).is_err() {
+        finish(1); // the pool is gone
+    }
+}
 
 /// Reads one frame (blocking), then every frame already whole in the
 /// buffer. End of stream is an error here: only the pool ends the worker.
