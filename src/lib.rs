@@ -93,14 +93,16 @@ pub use wait::{wait, wait_timeout, DoneAndNotDone, ReturnWhen};
 
 // ANCHOR: worker_test
 /// Makes a libtest test file able to serve as a process-pool worker: put
-/// `concurrent_futures::worker_test!(TASKS);` at its root.
+/// `concurrent_futures::worker_test!(TASKS);` at its root, or in a module
+/// such as `#[cfg(test)] mod tests` (once per test binary).
 ///
 /// It expands to a `#[test] fn __concurrent_futures_worker()` calling
 /// [`process::serve_if_worker`]. A pool re-executes the test binary with
 /// arguments that select exactly that test, which then becomes the worker
 /// and never returns; in a normal test run it returns at once and passes.
-/// (Each worker's copy of libtest still prints its `running 1 test` header
-/// before the worker takes over: harmless noise in the test output.)
+/// (Each worker's copy of libtest prints its `running 1 test` header
+/// before the worker takes over; the pool drops that line from what the
+/// worker prints.)
 ///
 /// ```
 /// use concurrent_futures::process::{Registered, Task};

@@ -141,13 +141,37 @@ fn zero_workers_or_zero_tasks_per_child_is_invalid() {
     assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
 }
 
+/// Set for the copy run by `what_a_task_prints_does_not_corrupt_the_traffic`.
+const CHATTY_COPY: &str = "CF_CH03_CHATTY";
+
 #[test]
 fn what_a_task_prints_does_not_corrupt_the_traffic() {
-    let pool = ProcessPoolExecutor::new(2).unwrap();
-    let futures: Vec<_> = (0..6).map(|i| pool.submit(&CHATTY, i).unwrap()).collect();
-    for (i, f) in (0..).zip(&futures) {
-        assert_eq!(f.result_timeout(LONG), Ok(i + 1));
+    if std::env::var_os(CHATTY_COPY).is_some() {
+        let pool = ProcessPoolExecutor::new(2).unwrap();
+        let futures: Vec<_> = (0..6).map(|i| pool.submit(&CHATTY, i).unwrap()).collect();
+        for (i, f) in (0..).zip(&futures) {
+            assert_eq!(f.result_timeout(LONG), Ok(i + 1));
+        }
+        println!("\nRESULTS: ok");
+        return;
     }
+    // In a copy whose output we read, so 1,200 lines of frame-like bytes
+    // prove their point without flooding the test run.
+    let out = common::copy_command(
+        "what_a_task_prints_does_not_corrupt_the_traffic",
+        &[(CHATTY_COPY, "1".as_ref())],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(common::reported(&stdout, "RESULTS"), "ok");
+    // Every line the tasks printed got through, on stdout and stderr.
+    assert_eq!(stdout.matches("R chatty ").count(), 600, "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("R chatty on stderr").count(), 600);
+    // And no worker's libtest header came with them.
+    assert_eq!(stdout.matches("running 1 test").count(), 1, "{stdout}");
 }
 
 #[test]
@@ -433,4 +457,65 @@ fn wire_refuses_bad_input_without_allocating_for_a_lying_length() {
     assert!(char::decode(&mut &0xD800u32.to_le_bytes()[..]).is_err());
     assert!(String::decode(&mut &[1, 0, 0, 0, 0, 0, 0, 0, 0xff][..]).is_err());
     assert!(u32::decode(&mut &[1u8, 2][..]).is_err());
+}
+
+/// Set for the copies run by the `$TMPDIR` tests: run one pool and say so.
+const TMPDIR_COPY: &str = "CF_CH03_TMPDIR";
+
+/// Runs `test` in a copy of this binary whose `$TMPDIR` (and Windows'
+/// `TMP`/`TEMP`) is `dir`; in the copy, a pool must work.
+fn pool_works_with_tmpdir(test: &str, dir: &std::path::Path) {
+    if std::env::var_os(TMPDIR_COPY).is_some() {
+        // The pool reads nothing from the environment but its own variables;
+        // this copy's temp_dir() is the odd one the test chose.
+        #[cfg(unix)]
+        assert_eq!(std::env::temp_dir(), dir);
+        let pool = ProcessPoolExecutor::new(2).unwrap();
+        let cubes: Vec<u64> = pool
+            .map(&CUBE, 1..=4)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(cubes, [1, 8, 27, 64]);
+        println!("POOL: ok");
+        return;
+    }
+    let d = dir.as_os_str();
+    let env = [
+        (TMPDIR_COPY, "1".as_ref()),
+        ("TMPDIR", d),
+        ("TMP", d),
+        ("TEMP", d),
+    ];
+    let out = common::run_copy(test, &env);
+    assert_eq!(common::reported(&out, "POOL"), "ok");
+}
+
+#[test]
+fn a_pool_works_with_a_200_character_tmpdir() {
+    // The copy finds the variable already set: its pool runs with it.
+    if let Some(dir) =
+        std::env::var_os("TMPDIR").filter(|_| std::env::var_os(TMPDIR_COPY).is_some())
+    {
+        return pool_works_with_tmpdir("", std::path::Path::new(&dir));
+    }
+    let base = std::env::temp_dir();
+    let room = 200usize.saturating_sub(base.as_os_str().len() + 1).max(1);
+    let dir = base.join("t".repeat(room));
+    assert!(dir.as_os_str().len() >= 200);
+    std::fs::create_dir_all(&dir).unwrap();
+    pool_works_with_tmpdir("a_pool_works_with_a_200_character_tmpdir", &dir);
+    let _ = std::fs::remove_dir(&dir);
+}
+
+#[test]
+fn a_pool_works_with_a_tmpdir_that_does_not_exist() {
+    if let Some(dir) =
+        std::env::var_os("TMPDIR").filter(|_| std::env::var_os(TMPDIR_COPY).is_some())
+    {
+        return pool_works_with_tmpdir("", std::path::Path::new(&dir));
+    }
+    let dir = std::env::temp_dir().join("cf-no-such-dir").join("nor-this");
+    assert!(!dir.exists());
+    pool_works_with_tmpdir("a_pool_works_with_a_tmpdir_that_does_not_exist", &dir);
 }

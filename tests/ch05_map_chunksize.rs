@@ -7,7 +7,8 @@
 //! A chunk lives and dies as one: if one call in it panics, the whole chunk
 //! fails and the iteration ends there, as in CPython. `buffersize` counts
 //! chunks. The worker processes are this test binary, re-executed; they
-//! come in through `worker_test!` below.
+//! come in through `worker_test!` below (inside a module, as in a
+//! `#[cfg(test)] mod tests`).
 
 mod common;
 
@@ -53,7 +54,11 @@ const ADD: Task<(u64, u64), u64> = Task::new("add", add);
 const HELD: Task<(String, u64, u64), u64> = Task::new("held", held);
 const TASKS: &[&dyn Registered] = &[&CUBE, &WITH_PID, &BOOM, &ADD, &HELD];
 
-concurrent_futures::worker_test!(TASKS);
+/// The worker entry inside a module, as in a `#[cfg(test)] mod tests`: the
+/// pool finds `worker::__concurrent_futures_worker` all the same.
+mod worker {
+    concurrent_futures::worker_test!(super::TASKS);
+}
 
 fn chunks(chunksize: usize) -> MapOptions {
     MapOptions {

@@ -1,249 +1,170 @@
-//! One connected worker, seen from the parent: a sender thread that sends
-//! its initializer, the work other threads leave to it, and its retirement;
-//! a receiver thread that completes futures and hands the worker its next
-//! item; and what happens when the connection ends.
+//! The connection between the pool and one worker: a private, two-way byte
+//! stream. Nothing above this file knows which transport carries it.
+//!
+//! | platform | transport | address the worker is given |
+//! |---|---|---|
+//! | Linux | a Unix socket in the abstract namespace | `@concurrent-futures-<128 random bits>` |
+//! | macOS, the BSDs, Windows, the rest | TCP on 127.0.0.1 | `127.0.0.1:<port>` |
+//!
+//! Why these two. Neither has a path in the file system, so nothing depends
+//! on `$TMPDIR` (macOS caps a socket path at 104 bytes, and a long or
+//! missing `$TMPDIR` used to break every pool), and nothing is left on disk
+//! when the parent is killed. Both can be reached by other local processes,
+//! so the listener serves only a peer whose first frame (the hello) carries
+//! the pool's 128-bit secret token and the pid of the child we started;
+//! anyone else is turned away. On Linux an abstract socket never touches
+//! the network stack, which keeps a round trip as cheap as the old
+//! socket file; elsewhere loopback TCP is what every std platform has (std
+//! has no Unix sockets on Windows), with Nagle's delay turned off.
+//!
+//! Both ends are opened close-on-exec (std does that for every socket), so
+//! a subprocess that a task starts never inherits the connection: a
+//! worker's death is seen as the end of its stream even while its
+//! subprocesses live on. The worker's stdin is not used at all.
 
-use std::io::{self, BufReader, BufWriter, Write};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::os::unix::net::UnixStream;
-use std::sync::{Arc, MutexGuard, PoisonError};
+use std::time::SystemTime;
 
-use super::frame::{whole_frame, FromWorker, ToWorker};
-use super::handover::hand_over;
-use super::pool::{Phase, Pool, Reply, Shared, State};
-use super::spawn::{start_worker, thread};
-use super::status::describe;
-use crate::future::lock;
-use crate::Error;
+#[cfg(target_os = "linux")]
+use std::os::unix::net::{UnixListener as RawListener, UnixStream as RawStream};
 
-/// Starts the sender, then receives until the connection ends.
-pub(crate) fn serve(pool: &Pool, index: usize, stream: UnixStream) {
-    let (Ok(for_reaper), Ok(writer)) = (stream.try_clone(), stream.try_clone()) else {
-        return end(pool, index, Some("could not share its socket".into()));
-    };
-    {
-        let writer = Arc::new(writer);
-        let mut st = lock(&pool.state);
-        let slot = &mut st.workers[index];
-        slot.stream = Some(for_reaper);
-        slot.writer = Some(Arc::clone(&writer));
-        slot.phase = Phase::Serving;
-        let p = Arc::clone(pool);
-        let name = format!("process-sender-{index}");
-        if thread(pool, &mut st, name, move || send(&p, index, &writer)).is_err() {
-            drop(st);
-            let _ = stream.shutdown(Shutdown::Both);
-            return end(
-                pool,
-                index,
-                Some("could not start its sender thread".into()),
-            );
+#[cfg(not(target_os = "linux"))]
+use std::net::{TcpListener as RawListener, TcpStream as RawStream};
+
+/// 128 bits from std's randomly seeded hasher, the time and our pid: enough
+/// that no other process can guess a token or an address.
+pub(crate) fn random_hex() -> String {
+    let mut out = String::new();
+    for round in 0..2u32 {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u32(round);
+        if let Ok(t) = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
+            h.write_u128(t.as_nanos());
         }
+        out.push_str(&format!("{:016x}", h.finish()));
     }
-    // Only nonsense is the worker's fault; a read that fails otherwise (say
-    // ECONNRESET: it died with our frame unread) is the end of the process.
-    let bad = receive(pool, index, &stream)
-        .err()
-        .filter(|e| e.kind() == io::ErrorKind::InvalidData);
-    let _ = stream.shutdown(Shutdown::Both);
-    end(pool, index, bad.map(|e| format!("sent a bad frame ({e})")));
+    out
 }
 
-// ANCHOR: send
-/// The sender: sends the initializer first, then hands over whatever the
-/// other threads leave to it (items too big for them to write without
-/// blocking; at first, what was queued before the worker connected), and
-/// retires its worker when it must. In the steady state it sleeps: the
-/// submitting thread and the receiver hand items over themselves
-/// (`hand_over`), sparing a wake-up per item.
-fn send(pool: &Pool, index: usize, stream: &UnixStream) {
-    if let Some((task, args)) = &pool.initializer {
-        let mut out = BufWriter::new(stream);
-        let init = ToWorker::Init {
-            task: (*task).to_owned(),
-            args: args.clone(),
+/// One end of a worker's connection. `&Conn` reads and writes, so one
+/// thread may read while another writes.
+#[derive(Debug)]
+pub(crate) struct Conn(RawStream);
+
+impl Conn {
+    pub(crate) fn try_clone(&self) -> io::Result<Conn> {
+        self.0.try_clone().map(Conn)
+    }
+
+    /// Ends the stream for both sides: a thread blocked reading it returns.
+    pub(crate) fn close(&self) {
+        let _ = self.0.shutdown(Shutdown::Both);
+    }
+
+    pub(crate) fn set_read_timeout(&self, t: Option<std::time::Duration>) -> io::Result<()> {
+        self.0.set_read_timeout(t)
+    }
+
+    /// Connects to the pool at `address` (what [`Listener::address`] gave).
+    pub(crate) fn connect(address: &str) -> io::Result<Conn> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::linux::net::SocketAddrExt;
+            let name = address.strip_prefix('@').unwrap_or(address);
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+            RawStream::connect_addr(&addr).map(Conn)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let s = RawStream::connect(address)?;
+            s.set_nodelay(true)?;
+            Ok(Conn(s))
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for &Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.0).read(buf)
+    }
+}
+
+impl Write for &Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where one worker connects, open until it has.
+pub(crate) struct Listener {
+    inner: RawListener,
+    address: String,
+}
+
+impl Listener {
+    /// A fresh, unguessable address (Linux) or a free loopback port.
+    /// Non-blocking: [`Listener::try_accept`] never waits.
+    pub(crate) fn bind() -> io::Result<Listener> {
+        #[cfg(target_os = "linux")]
+        let (inner, address) = {
+            use std::os::linux::net::SocketAddrExt;
+            let name = format!("concurrent-futures-{}", random_hex());
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name)?;
+            (RawListener::bind_addr(&addr)?, format!("@{name}"))
         };
-        if init.write(&mut out).and_then(|()| out.flush()).is_err() {
-            let _ = stream.shutdown(Shutdown::Both);
-            return;
-        }
+        #[cfg(not(target_os = "linux"))]
+        let (inner, address) = {
+            let inner = RawListener::bind(("127.0.0.1", 0))?;
+            let address = inner.local_addr()?.to_string();
+            (inner, address)
+        };
+        inner.set_nonblocking(true)?;
+        Ok(Listener { inner, address })
     }
-    let mut st = lock(&pool.state);
-    // Only now may anyone else write to this worker: the initializer
-    // must run before any task.
-    st.workers[index].ready = true;
-    let wake = Arc::clone(&st.workers[index].wake);
-    loop {
-        let (guard, written) = hand_over(pool, index, st, false);
-        st = guard;
-        if !written {
-            return; // the worker is gone; its receiver reports how
-        }
-        let slot = &st.workers[index];
-        let retiring = pool.max_tasks_per_child.is_some_and(|n| slot.sent >= n);
-        let done = st.broken.is_some() || retiring || (st.shutdown && st.queue.is_empty());
-        // Never close the socket under another thread's write.
-        if done && !slot.writing {
-            break;
-        }
-        st.workers[index].sender_waiting = true;
-        st = wake.wait(st).unwrap_or_else(PoisonError::into_inner);
-        st.workers[index].sender_waiting = false;
-    }
-    retire(pool, index, st);
-    // Closing our half is the worker's signal to exit.
-    let _ = stream.shutdown(Shutdown::Write);
-}
-// ANCHOR_END: send
 
-/// The sender is done with its worker: it no longer counts against
-/// `max_workers`, and a replacement starts at once if work is waiting
-/// (CPython could hang here, gh-115634).
-fn retire(pool: &Pool, index: usize, mut st: MutexGuard<'_, State>) {
-    let slot = &mut st.workers[index];
-    if slot.phase == Phase::Serving {
-        slot.phase = Phase::Closing;
-        st.live -= 1;
+    /// What the worker is told to connect to.
+    pub(crate) fn address(&self) -> &str {
+        &self.address
     }
-    if st.wants_worker(pool.max_workers) {
-        if let Err(e) = start_worker(pool, &mut st) {
-            if st.live == 0 {
-                let why = e.to_string();
-                let owed = st.break_pool(why);
-                drop(st);
-                owed.fail();
+
+    /// A connection if one is waiting, `Ok(None)` if none is yet.
+    pub(crate) fn try_accept(&self) -> io::Result<Option<Conn>> {
+        match self.inner.accept() {
+            Ok((s, _)) => {
+                // On macOS and the BSDs an accepted socket inherits the
+                // listener's non-blocking mode: make it block again.
+                s.set_nonblocking(false)?;
+                #[cfg(not(target_os = "linux"))]
+                s.set_nodelay(true)?;
+                Ok(Some(Conn(s)))
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+            Err(e) => Err(e),
         }
     }
 }
-
-// ANCHOR: receive
-/// The receiver: as results arrive, hands the worker its next queued items
-/// (if small: see `hand_over`), then completes their futures. `Ok` when the
-/// worker closed the connection, `Err` for a frame that makes no sense.
-fn receive(pool: &Shared, index: usize, stream: &UnixStream) -> io::Result<()> {
-    let mut input = BufReader::new(stream);
-    let mut done = Vec::new();
-    let ended = receive_into(pool, index, &mut input, &mut done);
-    // However the stream ended, the results already read are the callers'.
-    publish(&mut done);
-    ended
-}
-
-/// Results read but not yet published, with their futures.
-type Done = Vec<(Box<dyn Reply>, Result<Vec<u8>, Error>)>;
-
-fn receive_into(
-    pool: &Shared,
-    index: usize,
-    input: &mut BufReader<&UnixStream>,
-    done: &mut Done,
-) -> io::Result<()> {
-    while let Some(msg) = FromWorker::read(input)? {
-        let mut st = lock(&pool.state);
-        match msg {
-            FromWorker::Done { id, outcome } => {
-                let broken = st.broken.is_some();
-                let slot = &mut st.workers[index];
-                match slot.complete(id) {
-                    Some(f) => done.push((f.reply, outcome)),
-                    // After a break, the futures were already failed.
-                    _ if broken => {}
-                    _ => return Err(bad_data(format!("a result for unknown item {id}"))),
-                }
-                // More results already in our buffer (reading them cannot
-                // block): take them first, and refill the worker in one write.
-                if whole_frame(input.buffer()) {
-                    continue;
-                }
-                // The worker has room again: hand it the next items before
-                // publishing, so it works while the callers wake up, and so
-                // a caller woken by this result finds it free (three
-                // sequential submit/result calls use one process). A failed
-                // write shut the socket: the next read ends, and `end` tells.
-                let (st, _) = hand_over(pool, index, st, true);
-                drop(st);
-                publish(done);
-            }
-            FromWorker::InitFailed { message } => {
-                let pid = st.workers[index].pid;
-                let (task, _) = pool
-                    .initializer
-                    .as_ref()
-                    .map_or(("?", &[][..]), |(t, a)| (*t, a));
-                let why = format!(
-                    "the initializer `{task}` failed in worker {index} (pid {pid}): {message}; \
-                     the process pool is not usable anymore"
-                );
-                let owed = st.break_pool(why);
-                pool.wake_all_senders(&st);
-                drop(st);
-                publish(done);
-                owed.fail();
-            }
-            FromWorker::Hello { .. } => return Err(bad_data("a second hello".into())),
-        }
-    }
-    Ok(())
-}
-// ANCHOR_END: receive
-
-/// Completes the futures of results read. Call without the pool's lock:
-/// completing a future runs its callbacks.
-fn publish(done: &mut Done) {
-    for (reply, outcome) in done.drain(..) {
-        reply.finish(outcome);
-    }
-}
-
-fn bad_data(what: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, what)
-}
-
-// ANCHOR: death
-/// The connection ended. If we had asked the worker to leave and it owed
-/// nothing, that is a normal exit. Otherwise it died (or misbehaved): the
-/// pool breaks, and every future it still owes fails with the reason.
-fn end(pool: &Shared, index: usize, bad: Option<String>) {
-    let mut st = lock(&pool.state);
-    let slot = &mut st.workers[index];
-    let was = std::mem::replace(&mut slot.phase, Phase::Gone);
-    slot.stream = None;
-    if bad.is_none() && was == Phase::Closing && slot.in_flight.is_empty() {
-        return; // a retirement: `retire` already stopped counting it as live
-    }
-    // A death. It stays counted in `live` until the pool is broken below, so
-    // that no replacement can start meanwhile and run work the break must fail.
-    // Its socket closed because it exited: the reaper is about to know how.
-    // A write to it (by its sender or a submitting thread) is about to fail
-    // (or has just succeeded): wait for it too, so the report knows what
-    // reached the worker.
-    st.workers[index].death_pending = true;
-    while (bad.is_none() && st.workers[index].status.is_none()) || st.workers[index].writing {
-        st = pool
-            .changed
-            .wait(st)
-            .unwrap_or_else(PoisonError::into_inner);
-    }
-    let slot = &st.workers[index];
-    let how = match &bad {
-        Some(what) => what.clone(),
-        None => describe(slot.status.as_ref()),
-    };
-    let doing = match slot.in_flight.iter().find(|f| f.delivered) {
-        Some(f) => format!("while running `{}` (work item {})", f.task, f.id),
-        None => "while idle".to_owned(),
-    };
-    let why = format!(
-        "worker {index} (pid {}) {how} {doing}; the process pool is not usable anymore",
-        slot.pid
-    );
-    let owed = st.break_pool(why);
-    if was != Phase::Closing {
-        st.live -= 1;
-    }
-    pool.wake_all_senders(&st);
-    drop(st);
-    owed.fail();
-}
-// ANCHOR_END: death

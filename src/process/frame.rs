@@ -27,6 +27,14 @@ pub(crate) enum ToWorker {
         chunk: bool,
         payload: Vec<u8>,
     },
+    /// No more work: finish the calls already sent, then exit with code 0.
+    Close,
+    /// Exit at once, whatever runs (the gentle way to stop a worker; the
+    /// parent kills one that does not go).
+    Stop,
+    /// Give back the calls not started yet (`Returned` each, then
+    /// `Recalled`): another worker has fallen idle.
+    Recall,
 }
 
 /// Worker to pool.
@@ -41,6 +49,17 @@ pub(crate) enum FromWorker {
     },
     /// The initializer panicked; the worker exits after sending this.
     InitFailed { message: String },
+    /// The worker cannot serve (its table lists a name twice); it exits.
+    Refused { message: String },
+    /// A call given back unstarted, in answer to `Recall`.
+    Returned {
+        id: u64,
+        task: String,
+        chunk: bool,
+        payload: Vec<u8>,
+    },
+    /// The end of the answer to `Recall`.
+    Recalled,
 }
 // ANCHOR_END: messages
 
@@ -171,11 +190,23 @@ pub(crate) fn write_call(
     chunk: bool,
     payload: &[u8],
 ) -> io::Result<()> {
+    write_call_as(w, b'C', id, task, chunk, payload)
+}
+
+/// A call's frame under `tag`: `C` from the pool, `B` when given back.
+fn write_call_as(
+    w: &mut impl Write,
+    tag: u8,
+    id: u64,
+    task: &str,
+    chunk: bool,
+    payload: &[u8],
+) -> io::Result<()> {
     let mut h = Vec::with_capacity(call_len(task, &[]));
     (id, task.len() as u64).encode(&mut h).map_err(bad)?;
     h.extend_from_slice(task.as_bytes());
     chunk.encode(&mut h).map_err(bad)?;
-    write_frame(w, b'C', &h, payload)
+    write_frame(w, tag, &h, payload)
 }
 
 /// How many bytes `write_call` puts on the wire, its length prefix included.
@@ -205,6 +236,9 @@ impl ToWorker {
                 chunk,
                 payload,
             } => write_call(w, *id, task, *chunk, payload),
+            ToWorker::Close => write_frame(w, b'X', &[], &[]),
+            ToWorker::Stop => write_frame(w, b'S', &[], &[]),
+            ToWorker::Recall => write_frame(w, b'Q', &[], &[]),
         }
     }
 
@@ -224,6 +258,18 @@ impl ToWorker {
                 chunk: frame.fixed()?,
                 payload: frame.rest()?,
             },
+            b'X' => {
+                frame.end()?;
+                ToWorker::Close
+            }
+            b'S' => {
+                frame.end()?;
+                ToWorker::Stop
+            }
+            b'Q' => {
+                frame.end()?;
+                ToWorker::Recall
+            }
             t => return Err(bad(encoding(format!("unknown frame tag {t}")))),
         };
         Ok(Some(msg))
@@ -250,6 +296,14 @@ impl FromWorker {
                 }
             },
             FromWorker::InitFailed { message } => write_frame(w, b'F', &[], message.as_bytes()),
+            FromWorker::Refused { message } => write_frame(w, b'E', &[], message.as_bytes()),
+            FromWorker::Returned {
+                id,
+                task,
+                chunk,
+                payload,
+            } => write_call_as(w, b'B', *id, task, *chunk, payload),
+            FromWorker::Recalled => write_frame(w, b'A', &[], &[]),
         }
     }
 
@@ -280,6 +334,19 @@ impl FromWorker {
             b'F' => FromWorker::InitFailed {
                 message: text(frame.rest()?),
             },
+            b'E' => FromWorker::Refused {
+                message: text(frame.rest()?),
+            },
+            b'B' => FromWorker::Returned {
+                id: frame.fixed()?,
+                task: frame.string()?,
+                chunk: frame.fixed()?,
+                payload: frame.rest()?,
+            },
+            b'A' => {
+                frame.end()?;
+                FromWorker::Recalled
+            }
             t => return Err(bad(encoding(format!("unknown frame tag {t}")))),
         };
         Ok(Some(msg))

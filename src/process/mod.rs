@@ -1,13 +1,74 @@
 //! §3, §5.4, §7 and §10-§12 of the article on processes: a pool of worker
 //! processes, Python's `ProcessPoolExecutor`.
 //!
-//! A closure cannot cross a process boundary, so process tasks are named
-//! functions in a table ([`Task`], [`Registered`]) that the pool and its
-//! workers share: a worker is this very program, started again with an
-//! environment variable that makes [`serve_if_worker`] serve instead of
-//! returning. Arguments and results travel as bytes ([`Wire`]).
+//! # How to use it
+//!
+//! A closure cannot cross a process boundary, so a process task is a named
+//! function ([`Task`]) listed in a table (`TASKS`) that the pool and its
+//! workers share: a worker is this very program, started again, and its
+//! first line, [`serve_if_worker`], makes it serve tasks from the table
+//! instead of running `main`. Arguments and results travel as bytes
+//! ([`Wire`]).
+//!
+//! ```
+//! use concurrent_futures::process::{serve_if_worker, Registered, Task};
+//! use concurrent_futures::ProcessPoolExecutor;
+//!
+//! fn hello(name: String) -> String {
+//!     format!("Hello, {name}, from process {}", std::process::id())
+//! }
+//! const HELLO: Task<String, String> = Task::new("hello", hello);
+//! const TASKS: &[&dyn Registered] = &[&HELLO];
+//!
+//! fn main() {
+//!     serve_if_worker(TASKS); // in a worker, serves and never returns
+//!     let pool = ProcessPoolExecutor::new(2).unwrap();
+//!     let future = pool.submit(&HELLO, "world".to_string()).unwrap();
+//!     assert!(future.result().unwrap().starts_with("Hello, world"));
+//! } // dropping the pool waits for its work, as leaving `with` does
+//! ```
+//!
+//! Under `cargo test`, put [`worker_test!`](crate::worker_test)`(TASKS)` in
+//! the test file instead of calling `serve_if_worker` from a `main`.
+//!
+//! # Implementation
+//!
+//! Files, top to bottom; each imports only from those below it:
+//!
+//! | file | what it is |
+//! |---|---|
+//! | `mod.rs`, `map.rs` | the pool's public face: `submit`, `map`, `shutdown` |
+//! | `serve.rs` | one worker seen from the parent: start, its two threads, its end; killing workers |
+//! | `schedule.rs` | which worker gets which queued item, and handing it over |
+//! | `state.rs` | the queue, one `Slot` per worker (its life: the table on `Phase`), the pool's threads |
+//! | `child.rs`, `status.rs` | the worker's process: spawn, reap, an exit status in words |
+//! | `conn.rs` | the connection: private, and the same type on every platform |
+//! | `frame.rs` | the messages on the connection |
+//! | `wire.rs`, `task.rs` | values as bytes; tasks by name |
+//! | `worker.rs` | the worker process's own loop |
 //!
 #![doc = include_str!("diagram.md")]
+//!
+//! ## Threads
+//!
+//! Each worker costs three threads in the parent and two in the worker:
+//! - parent, the **receiver**: accepts the worker's connection, then blocks
+//!   reading results, and reaps the process when its stream ends (no
+//!   thread ever blocks in `Child::wait`, so any thread may kill a worker);
+//! - parent, the **sender**: sleeps on its worker's own condition variable;
+//!   it writes what no other thread may (the initializer, frames too big to
+//!   write without blocking, the `Close` that retires the worker), so a
+//!   thread that others wait for never blocks in a write;
+//! - parent, the **stdout forwarder** (detached, see `child.rs`): passes
+//!   what the worker prints on to our stdout, minus the `running 1 test`
+//!   line a test binary's libtest prints before the worker takes over; it
+//!   ends when the last holder of the worker's stdout (the worker, or a
+//!   subprocess a task left running) is gone, which nobody waits for;
+//! - worker, a **reader** and a **runner** that swap roles: whichever
+//!   reads a call while no task runs runs it itself, and the other takes
+//!   over reading. A call so reaches its task with no hop between threads,
+//!   and while a task runs the connection is still read, so a stop frame or
+//!   the parent's end (end of stream) ends the worker at once.
 //!
 //! A task costs three wake-ups in all: the worker's, the receiver's and
 //! the caller's. Items pass to a worker from a thread that is running
@@ -15,22 +76,29 @@
 //! thread that set `writing` writes to a worker, so frames never
 //! interleave and a death report knows what was delivered.
 //!
-//! Why so many threads? Each one blocks on exactly one thing (a condition
-//! variable, a socket read, a process exit), so none of them ever polls;
-//! and no write that might block (a big frame to a busy worker) is made
-//! by a thread that others wait for.
+//! ## The connection
+//!
+//! One private connection per worker (see `conn.rs`): an abstract Unix
+//! socket on Linux, loopback TCP elsewhere (Windows has no Unix sockets in
+//! std). Neither has a path, so `$TMPDIR` plays no part; either may be
+//! reached by another local process, so the first frame must carry the
+//! pool's 128-bit token and the pid of the child we started. Sockets are
+//! close-on-exec, so a task's subprocesses never inherit it; the worker's
+//! stdin is empty.
 
+mod child;
 mod conn;
 mod frame;
-mod handover;
 mod map;
-mod pool;
-mod spawn;
+mod schedule;
+mod serve;
+mod state;
 mod status;
 mod task;
 mod wire;
 mod worker;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
@@ -40,7 +108,7 @@ pub use worker::serve_if_worker;
 
 use crate::future::lock;
 use crate::{Error, Future, Shutdown};
-use pool::{Item, Pool, Shared};
+use state::{Item, Pool, Shared};
 
 /// A pool of worker processes: Python's `ProcessPoolExecutor`.
 ///
@@ -130,6 +198,9 @@ impl Builder {
     /// assert!(pool.max_workers() >= 1);
     /// ```
     pub fn build(self) -> Result<ProcessPoolExecutor, Error> {
+        if let Some(why) = worker::refused() {
+            return Err(Error::invalid_argument(why));
+        }
         let max_workers = self.max_workers.unwrap_or_else(default_max_workers);
         if max_workers == 0 {
             return Err(Error::invalid_argument(
@@ -264,7 +335,11 @@ impl ProcessPoolExecutor {
             st.shutdown = true;
             self.pool.wake_all_senders(&st);
             if how.cancel_futures {
-                st.queue.drain(..).collect()
+                // Items given back by a worker are running: they stay.
+                let (running, queued): (VecDeque<Item>, VecDeque<Item>) =
+                    st.queue.drain(..).partition(|i| i.started);
+                st.queue = running;
+                queued.into()
             } else {
                 Vec::new()
             }
@@ -313,11 +388,12 @@ fn submit<T: Wire + Send + 'static>(
         chunk,
         payload,
         reply: Box::new(future.clone()),
+        started: false,
     });
     // A free worker takes it from this very thread: no sender to wake.
-    let mut st = handover::feed(pool, st);
+    let mut st = schedule::feed(pool, st);
     if st.wants_worker(pool.max_workers) {
-        if let Err(e) = spawn::start_worker(pool, &mut st) {
+        if let Err(e) = serve::start_worker(pool, &mut st) {
             // With no worker at all, nobody would ever run the item.
             if st.live == 0 {
                 st.queue.pop_back();

@@ -1,7 +1,6 @@
 //! An exit status in words, for the messages of a broken pool.
 
 use std::io;
-use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
 /// "exited with code 3", "was killed by signal 9 (SIGKILL)".
@@ -14,12 +13,17 @@ pub(crate) fn describe(status: Option<&io::Result<ExitStatus>>) -> String {
     if let Some(code) = status.code() {
         return format!("exited with code {code}");
     }
-    match status.signal() {
-        Some(sig) => format!("was killed by signal {sig} ({})", signal_name(sig)),
-        None => format!("ended with {status}"),
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return format!("was killed by signal {sig} ({})", signal_name(sig));
+        }
     }
+    format!("ended with {status}")
 }
 
+#[cfg(unix)]
 fn signal_name(sig: i32) -> &'static str {
     match sig {
         1 => "SIGHUP",

@@ -1,40 +1,75 @@
-//! The worker side: what a re-executed copy of the program does instead of
-//! its `main`.
+//! The worker process's own loop: what a re-executed copy of the program
+//! does instead of its `main`.
+//!
+//! Two threads share the connection, each in turn the reader or the runner
+//! (a leader and a follower): whichever reads a call while no task runs
+//! runs it itself, and first hands the reading to the other. So a call
+//! reaches its task without a hop between threads, and while a task runs
+//! the other thread is still reading: a [`ToWorker::Stop`] frame, or the
+//! end of the stream (the parent is gone, or cut the connection), ends the
+//! process at once instead of after the task.
 
-use std::io::{BufReader, BufWriter, Write};
-use std::os::unix::net::UnixStream;
+use std::collections::VecDeque;
+use std::io::{self, BufReader, BufWriter, Write};
 use std::process::exit;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use super::frame::{FromWorker, ToWorker, MAX_FRAME};
+use super::conn::Conn;
+use super::frame::{whole_frame, FromWorker, ToWorker, MAX_FRAME};
 use super::task::{guarded, install_panic_hook, Registered};
 use super::wire::encoding;
 use crate::Error;
 
-/// Names the socket a worker connects to; its presence makes a process a worker.
-pub(crate) const ENV_SOCKET: &str = "CONCURRENT_FUTURES_WORKER";
+/// The address a worker connects to; its presence makes a process a worker.
+pub(crate) const ENV_ADDRESS: &str = "CONCURRENT_FUTURES_WORKER";
 /// The secret a worker proves itself with in its hello.
 pub(crate) const ENV_TOKEN: &str = "CONCURRENT_FUTURES_TOKEN";
 /// The libtest arguments that select `worker_test!`'s test in a test binary;
 /// an ordinary `main` never looks at its arguments before `serve_if_worker`.
-pub(crate) const TEST_ARGS: [&str; 5] = [
+/// (No `--exact`: the filter then also matches the test inside a module,
+/// `tests::__concurrent_futures_worker`.)
+pub(crate) const TEST_ARGS: [&str; 4] = [
     "__concurrent_futures_worker",
-    "--exact",
     "--nocapture",
     "--test-threads=1",
     "--quiet",
 ];
 
-/// Set once this process serves as a worker: the fork-bomb guard lets a
-/// serving worker's tasks start pools of their own, and nobody else with the
-/// worker variable set.
-static SERVING: AtomicBool = AtomicBool::new(false);
-
 /// True if this process was started as a worker but is not serving: it must
 /// not start workers itself, or a `main` that forgot `serve_if_worker`
-/// would start copies of itself for ever.
+/// would start copies of itself for ever. (A serving worker removed the
+/// variable first thing, so its tasks may start pools of their own.)
 pub(crate) fn is_stray_worker() -> bool {
-    std::env::var_os(ENV_SOCKET).is_some() && !SERVING.load(Ordering::SeqCst)
+    std::env::var_os(ENV_ADDRESS).is_some()
+}
+
+/// Why this program's table cannot serve (a name listed twice), once
+/// `serve_if_worker` has seen it; pools then refuse to start.
+static REFUSED: OnceLock<String> = OnceLock::new();
+
+/// The reason pools of this process refuse to start, if any.
+pub(crate) fn refused() -> Option<&'static str> {
+    REFUSED.get().map(String::as_str)
+}
+
+/// Names listed more than once make a table ambiguous: a worker would
+/// silently run the first. The error names each of them.
+fn check_names(tasks: &[&dyn Registered]) -> Result<(), String> {
+    let mut twice: Vec<&str> = Vec::new();
+    for (i, t) in tasks.iter().enumerate() {
+        let name = t.name();
+        if tasks[..i].iter().any(|u| u.name() == name) && !twice.contains(&name) {
+            twice.push(name);
+        }
+    }
+    if twice.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = twice.iter().map(|n| format!("`{n}`")).collect();
+    Err(format!(
+        "the TASKS table lists {} more than once: each task needs a name of its own",
+        names.join(", ")
+    ))
 }
 
 // ANCHOR: serve_if_worker
@@ -63,25 +98,31 @@ pub(crate) fn is_stray_worker() -> bool {
 /// }
 /// ```
 pub fn serve_if_worker(tasks: &[&dyn Registered]) {
-    let Some(socket) = std::env::var_os(ENV_SOCKET) else {
+    let names = check_names(tasks);
+    let Some(address) = std::env::var_os(ENV_ADDRESS) else {
+        if let Err(why) = names {
+            let _ = REFUSED.set(why);
+        }
         return;
     };
-    SERVING.store(true, Ordering::SeqCst);
     let token = std::env::var(ENV_TOKEN).unwrap_or_default();
-    let stream = match UnixStream::connect(&socket) {
-        Ok(stream) => stream,
+    // Gone before any task runs: a subprocess a task starts of this very
+    // program is an ordinary run of it, not a would-be worker.
+    std::env::remove_var(ENV_ADDRESS);
+    std::env::remove_var(ENV_TOKEN);
+    let address = address.to_string_lossy();
+    let conn = match Conn::connect(&address) {
+        Ok(conn) => conn,
         Err(e) => {
-            eprintln!("concurrent_futures worker: cannot connect to {socket:?}: {e}");
+            eprintln!("concurrent_futures worker: cannot connect to {address}: {e}");
             finish(1)
         }
     };
     install_panic_hook();
-    let code = match serve(stream, &token, tasks) {
-        Ok(()) => 0,
-        // The pool is gone or spoke nonsense: nobody is left to tell.
-        Err(_) => 1,
-    };
-    finish(code)
+    // Whatever ends the loop, the pool is gone or spoke nonsense: nobody is
+    // left to tell.
+    let _ = serve(conn, &token, tasks, names);
+    finish(1)
 }
 // ANCHOR_END: serve_if_worker
 
@@ -92,21 +133,154 @@ fn finish(code: i32) -> ! {
     exit(code)
 }
 
+/// What the two threads share.
+struct Inbox {
+    /// Frames read and not yet run, in order.
+    calls: VecDeque<ToWorker>,
+    /// The connection's read side; `None` while one thread reads it.
+    reader: Option<BufReader<Conn>>,
+    /// A thread is running a call.
+    running: bool,
+    /// The pool sent `Close`: exit once `calls` is empty.
+    closing: bool,
+    /// A thread sleeps on `turn` (so a notify is needed at all).
+    waiting: bool,
+}
+
+struct Worker<'t> {
+    inbox: Mutex<Inbox>,
+    /// Signalled when the reading is up for grabs or a call is queued.
+    turn: Condvar,
+    output: Mutex<BufWriter<Conn>>,
+    tasks: &'t [&'t dyn Registered],
+}
+
 // ANCHOR: worker_loop
-/// Answers calls until the pool closes its end of the socket.
-fn serve(stream: UnixStream, token: &str, tasks: &[&dyn Registered]) -> std::io::Result<()> {
-    let mut input = BufReader::new(stream.try_clone()?);
-    let mut output = BufWriter::new(stream);
+/// Says hello, then answers calls on two threads until the pool says
+/// Close; or, if the table is ambiguous, says why and leaves.
+fn serve(
+    conn: Conn,
+    token: &str,
+    tasks: &[&dyn Registered],
+    names: Result<(), String>,
+) -> io::Result<()> {
+    let mut output = BufWriter::new(conn.try_clone()?);
     let hello = FromWorker::Hello {
         token: token.to_owned(),
         pid: std::process::id(),
     };
     hello.write(&mut output)?;
+    if let Err(message) = names {
+        FromWorker::Refused { message }.write(&mut output)?;
+        output.flush()?;
+        finish(1);
+    }
     output.flush()?;
-    while let Some(msg) = ToWorker::read(&mut input)? {
+    let worker = Worker {
+        inbox: Mutex::new(Inbox {
+            calls: VecDeque::new(),
+            reader: Some(BufReader::new(conn)),
+            running: false,
+            closing: false,
+            waiting: false,
+        }),
+        turn: Condvar::new(),
+        output: Mutex::new(output),
+        tasks,
+    };
+    std::thread::scope(|s| {
+        // Without the second thread (the thread limit is reached) it still
+        // serves; only a Stop or the parent's end waits for the task.
+        let _ = std::thread::Builder::new()
+            .name("worker-control".into())
+            .spawn_scoped(s, || worker.run());
+        worker.run()
+    })
+}
+
+impl Worker<'_> {
+    fn lock(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One thread's life: run what is queued, else read, else sleep.
+    fn run(&self) -> ! {
+        let mut inbox = self.lock();
+        loop {
+            if !inbox.running {
+                if let Some(msg) = inbox.calls.pop_front() {
+                    inbox.running = true;
+                    // Someone must read while this runs.
+                    if inbox.reader.is_some() && inbox.waiting {
+                        self.turn.notify_one();
+                    }
+                    drop(inbox);
+                    self.answer(msg);
+                    inbox = self.lock();
+                    inbox.running = false;
+                    continue;
+                }
+                if inbox.closing {
+                    finish(0);
+                }
+            }
+            if let Some(mut reader) = inbox.reader.take() {
+                drop(inbox);
+                let read = read_some(&mut reader);
+                inbox = self.lock();
+                inbox.reader = Some(reader);
+                match read {
+                    Ok(msgs) => {
+                        let mut recall = false;
+                        for msg in msgs {
+                            match msg {
+                                ToWorker::Close => inbox.closing = true,
+                                // Asked to go now: whatever runs is abandoned.
+                                ToWorker::Stop => finish(0),
+                                ToWorker::Recall => recall = true,
+                                call => inbox.calls.push_back(call),
+                            }
+                        }
+                        if recall {
+                            // Unstarted calls go back, so an idle worker
+                            // can start them now instead of after the
+                            // one running here.
+                            let (back, keep): (VecDeque<_>, VecDeque<_>) = inbox
+                                .calls
+                                .drain(..)
+                                .partition(|m| matches!(m, ToWorker::Call { .. }));
+                            inbox.calls = keep;
+                            // The output is taken before the inbox is let
+                            // go: no result of a later call may overtake
+                            // the calls given back (the pool expects
+                            // results in the order it sent the calls).
+                            let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+                            drop(inbox);
+                            give_back(out, back);
+                            inbox = self.lock();
+                        }
+                    }
+                    // The parent is gone (or sent nonsense): a task running
+                    // now would only run for nobody. Python's workers, by
+                    // contrast, run on until their task ends.
+                    Err(_) => finish(1),
+                }
+                continue;
+            }
+            inbox.waiting = true;
+            inbox = self
+                .turn
+                .wait(inbox)
+                .unwrap_or_else(PoisonError::into_inner);
+            inbox.waiting = false;
+        }
+    }
+
+    /// Runs one call and sends its outcome.
+    fn answer(&self, msg: ToWorker) {
         let reply = match msg {
-            ToWorker::Init { task, args } => match run(tasks, &task, &args, false) {
-                Ok(_) => continue,
+            ToWorker::Init { task, args } => match run(self.tasks, &task, &args, false) {
+                Ok(_) => return,
                 Err(Error::Panicked { message } | Error::Encoding { message }) => {
                     // Python prints the initializer's traceback in the worker.
                     eprintln!("Exception in initializer: {message}");
@@ -123,18 +297,58 @@ fn serve(stream: UnixStream, token: &str, tasks: &[&dyn Registered]) -> std::io:
                 payload,
             } => FromWorker::Done {
                 id,
-                outcome: run(tasks, &task, &payload, chunk),
+                outcome: run(self.tasks, &task, &payload, chunk),
             },
+            ToWorker::Close | ToWorker::Stop | ToWorker::Recall => return,
         };
-        reply.write(&mut output)?;
-        output.flush()?;
+        let mut out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+        if reply.write(&mut *out).and_then(|()| out.flush()).is_err() {
+            finish(1); // the pool is gone
+        }
         if let FromWorker::InitFailed { .. } = reply {
             finish(1);
         }
     }
-    Ok(())
 }
 // ANCHOR_END: worker_loop
+
+/// Sends `calls` back unstarted, then the end of the answer.
+fn give_back(mut out: MutexGuard<'_, BufWriter<Conn>>, calls: VecDeque<ToWorker>) {
+    let mut sent = calls.into_iter().try_for_each(|call| match call {
+        ToWorker::Call {
+            id,
+            task,
+            chunk,
+            payload,
+        } => FromWorker::Returned {
+            id,
+            task,
+            chunk,
+            payload,
+        }
+        .write(&mut *out),
+        _ => Ok(()),
+    });
+    sent = sent.and_then(|()| FromWorker::Recalled.write(&mut *out));
+    if sent.and_then(|()| out.flush()).is_err() {
+        finish(1); // the pool is gone
+    }
+}
+
+/// Reads one frame (blocking), then every frame already whole in the
+/// buffer. End of stream is an error here: only the pool ends the worker.
+fn read_some(reader: &mut BufReader<Conn>) -> io::Result<Vec<ToWorker>> {
+    let mut msgs = Vec::new();
+    loop {
+        match ToWorker::read(reader)? {
+            Some(msg) => msgs.push(msg),
+            None => return Err(io::ErrorKind::UnexpectedEof.into()),
+        }
+        if !whole_frame(reader.buffer()) {
+            return Ok(msgs);
+        }
+    }
+}
 
 /// Finds `name` in the table and runs it.
 fn run(tasks: &[&dyn Registered], name: &str, input: &[u8], chunk: bool) -> Result<Vec<u8>, Error> {

@@ -154,3 +154,38 @@ pub fn held_pool(gate: &Arc<Gate>) -> (ThreadPoolExecutor, Future<()>) {
     started.recv_timeout(BOUND).unwrap();
     (pool, blocker)
 }
+
+/// Runs the test `name` of this very binary in a fresh process (a "copy")
+/// with `env` added, and returns its stdout once it has exited; panics if
+/// it failed. The copy tells the tests apart by the variables it finds.
+/// Tests use it to change what is process-wide (the environment, limits)
+/// or to watch a whole process (its maps, its death).
+pub fn run_copy(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> String {
+    let out = copy_command(name, env).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "the copy running {name} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The command `run_copy` runs, to spawn it another way.
+pub fn copy_command(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// The value after `KEY: ` on a line of a copy's output.
+pub fn reported<'a>(stdout: &'a str, key: &str) -> &'a str {
+    let key = format!("{key}: ");
+    stdout
+        .lines()
+        .find_map(|l| l.split_once(key.as_str()).map(|(_, v)| v))
+        .unwrap_or_else(|| panic!("no {key} in {stdout}"))
+}

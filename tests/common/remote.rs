@@ -1,6 +1,6 @@
 //! A [`RemoteGate`]: the [`Gate`](super::Gate) of the process chapters. A
 //! task in a worker process cannot see the test's memory, so it waits at a
-//! Unix socket instead: it connects, says its pid, and blocks until the test
+//! loopback TCP socket instead (every platform has one): it connects, says its pid, and blocks until the test
 //! writes a byte. The test learns that the task is running when it accepts
 //! the connection.
 //!
@@ -9,9 +9,7 @@
 //! gate opens it, so a failing test never leaves a worker stuck.
 
 use std::io::{Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -20,8 +18,8 @@ use super::BOUND;
 
 /// The worker side: connect to the gate at `path`, report, and wait until it
 /// opens. Returns this process's id. Call it from a process task.
-pub fn wait_at(path: &str) -> u32 {
-    let mut s = UnixStream::connect(path).expect("the test's gate socket");
+pub fn wait_at(address: &str) -> u32 {
+    let mut s = TcpStream::connect(address).expect("the test's gate socket");
     s.write_all(&std::process::id().to_le_bytes()).unwrap();
     s.set_read_timeout(Some(BOUND)).unwrap();
     match s.read(&mut [0u8; 1]) {
@@ -37,12 +35,12 @@ struct Door {
     open: bool,
     closing: bool,
     /// Tasks waiting at the gate while it is shut.
-    waiting: Vec<UnixStream>,
+    waiting: Vec<TcpStream>,
 }
 
 /// The test side of a gate that tasks in worker processes wait at.
 pub struct RemoteGate {
-    path: PathBuf,
+    address: String,
     door: Arc<Mutex<Door>>,
     /// The pid of each task as it arrives.
     arrivals: Receiver<u32>,
@@ -50,21 +48,14 @@ pub struct RemoteGate {
 
 impl RemoteGate {
     pub fn new() -> RemoteGate {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "cf-gate-{}-{}.sock",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let path = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path).unwrap();
+        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let address = listener.local_addr().unwrap().to_string();
         let door = Arc::new(Mutex::new(Door::default()));
         let (tx, arrivals) = mpsc::channel();
         let d = Arc::clone(&door);
         thread::spawn(move || accept(listener, &d, &tx));
         RemoteGate {
-            path,
+            address,
             door,
             arrivals,
         }
@@ -72,7 +63,7 @@ impl RemoteGate {
 
     /// The argument to give the task that waits here.
     pub fn arg(&self) -> String {
-        self.path.to_str().unwrap().to_owned()
+        self.address.clone()
     }
 
     /// Blocks until one more task has arrived at the gate (so it is
@@ -98,12 +89,11 @@ impl Drop for RemoteGate {
         self.open();
         self.door.lock().unwrap().closing = true;
         // Wake the acceptor so that it sees `closing` and ends.
-        let _ = UnixStream::connect(&self.path);
-        let _ = std::fs::remove_file(&self.path);
+        let _ = TcpStream::connect(&self.address);
     }
 }
 
-fn accept(listener: UnixListener, door: &Mutex<Door>, arrivals: &mpsc::Sender<u32>) {
+fn accept(listener: TcpListener, door: &Mutex<Door>, arrivals: &mpsc::Sender<u32>) {
     for stream in listener.incoming() {
         let Ok(mut s) = stream else { continue };
         if door.lock().unwrap().closing {

@@ -1,16 +1,23 @@
-//! Handing queued work items to a worker: whichever thread finds a worker
-//! with room does it (the submitting thread, the worker's receiver after a
-//! result, or the worker's sender), so in the steady state no thread is
-//! woken just to pass an item along.
+//! Scheduling: which worker gets which queued item, and handing it over.
+//! Whichever thread finds a worker with room does it (the submitting
+//! thread, the worker's receiver after a result, or the worker's sender),
+//! so in the steady state no thread is woken just to pass an item along.
+//!
+//! The rule (issue 13, item 8): a worker's first item goes to it whenever
+//! it is idle; a second, third, fourth item (only for a worker whose tasks
+//! are short) go to it only while no other worker is idle. And when a
+//! worker falls idle with nothing queued, every worker holding items it
+//! has not started is asked for them back ([`recall_if_idle`]), so a long
+//! item never holds short ones hostage while a process sits free: what
+//! CPython's single shared queue gives for free.
 
 use std::io::{self, Write};
-use std::net::Shutdown;
-use std::os::unix::net::UnixStream;
 use std::sync::MutexGuard;
 use std::time::Instant;
 
-use super::frame::{call_len, write_call};
-use super::pool::{InFlight, Phase, Shared, State, SMALL_FRAME};
+use super::conn::Conn;
+use super::frame::{call_len, write_call, ToWorker};
+use super::state::{InFlight, Shared, State, SMALL_FRAME};
 use crate::future::lock;
 
 /// An item on its way out, its future already running.
@@ -39,8 +46,7 @@ pub(crate) fn hand_over<'a>(
     small_only: bool,
 ) -> (MutexGuard<'a, State>, bool) {
     loop {
-        let slot = &st.workers[index];
-        if slot.phase != Phase::Serving || !slot.ready || slot.writing || st.broken.is_some() {
+        if !st.workers[index].takes_work() || st.broken.is_some() {
             break;
         }
         let mut calls = Vec::new();
@@ -52,8 +58,12 @@ pub(crate) fn hand_over<'a>(
             if !slot.has_room() || retiring || (small_only && !(small && behind_small)) {
                 break;
             }
+            // Beyond its first item, only if no other worker could start it now.
+            if !slot.in_flight.is_empty() && other_idle(&st, index) {
+                break;
+            }
             let item = st.queue.pop_front().expect("just seen");
-            if !item.reply.start() {
+            if !item.started && !item.reply.start() {
                 continue; // cancelled while queued
             }
             let slot = &mut st.workers[index];
@@ -99,7 +109,7 @@ pub(crate) fn hand_over<'a>(
         }
         if written.is_err() {
             // Ending our reads too lets the receiver report the death.
-            let _ = writer.shutdown(Shutdown::Both);
+            writer.close();
             pool.wake_senders(&st);
             return (st, false);
         }
@@ -116,7 +126,7 @@ pub(crate) fn feed<'a>(pool: &'a Shared, mut st: MutexGuard<'a, State>) -> Mutex
         .workers
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.phase == Phase::Serving && s.ready && !s.writing && s.has_room())
+        .filter(|(_, s)| s.takes_work() && s.has_room())
         .map(|(i, s)| (s.in_flight.len(), i))
         .collect();
     free.sort_unstable();
@@ -129,9 +139,80 @@ pub(crate) fn feed<'a>(pool: &'a Shared, mut st: MutexGuard<'a, State>) -> Mutex
     st
 }
 
+// ANCHOR: recall
+/// Some worker is idle and nothing is queued: asks each worker that holds
+/// items it has not started to give them back (`Recall`); its receiver
+/// puts them back at the front of the queue, where the idle worker takes
+/// them. Cheap in the steady state: a queue that is not empty returns at
+/// once, and so does a pool where no worker holds more than one item.
+///
+/// Returns whether it wrote (and so let go of the lock meanwhile: a caller
+/// about to sleep must look again at what changed).
+pub(crate) fn recall_if_idle<'a>(
+    pool: &'a Shared,
+    mut st: MutexGuard<'a, State>,
+) -> (MutexGuard<'a, State>, bool) {
+    if !st.queue.is_empty() || st.broken.is_some() || !st.workers.iter().any(|s| s.idle()) {
+        return (st, false);
+    }
+    let holders: Vec<usize> = (st.workers.iter().enumerate())
+        .filter(|(_, s)| s.in_flight.len() >= 2 && !s.recalling && s.takes_work())
+        .map(|(i, _)| i)
+        .collect();
+    let mut wrote = false;
+    for index in holders {
+        if !st.workers[index].takes_work() {
+            continue;
+        }
+        st.workers[index].recalling = true;
+        let mut frame = Vec::new();
+        let _ = ToWorker::Recall.write(&mut frame);
+        st = write_one(pool, index, st, &frame);
+        wrote = true;
+    }
+    (st, wrote)
+}
+// ANCHOR_END: recall
+
+/// Writes a small frame to worker `index` without the lock, as the one
+/// writer (see `hand_over`).
+fn write_one<'a>(
+    pool: &'a Shared,
+    index: usize,
+    mut st: MutexGuard<'a, State>,
+    frame: &[u8],
+) -> MutexGuard<'a, State> {
+    let slot = &mut st.workers[index];
+    let Some(writer) = slot.writer.clone() else {
+        return st;
+    };
+    slot.writing = true;
+    drop(st);
+    let written = (&*writer).write_all(frame);
+    st = lock(&pool.state);
+    let slot = &mut st.workers[index];
+    slot.writing = false;
+    if slot.death_pending {
+        pool.changed.notify_all();
+    }
+    if written.is_err() {
+        writer.close(); // its receiver reports the death
+    }
+    pool.wake_senders(&st);
+    st
+}
+
+/// Whether a worker other than `index` is idle and could take an item.
+fn other_idle(st: &State, index: usize) -> bool {
+    st.workers
+        .iter()
+        .enumerate()
+        .any(|(i, s)| i != index && s.idle())
+}
+
 /// Writes the calls' frames, small ones gathered into one system call.
 /// Returns how many went out whole, and the error that stopped the rest.
-fn write_calls(stream: &UnixStream, calls: &[Call]) -> (usize, io::Result<()>) {
+fn write_calls(stream: &Conn, calls: &[Call]) -> (usize, io::Result<()>) {
     let mut out = Counted { w: stream, n: 0 };
     let mut gathered = Vec::new();
     let result = calls.iter().try_for_each(|c| {
@@ -158,7 +239,7 @@ fn write_calls(stream: &UnixStream, calls: &[Call]) -> (usize, io::Result<()>) {
 
 /// Counts the bytes the socket accepted, to tell which frames got through.
 struct Counted<'a> {
-    w: &'a UnixStream,
+    w: &'a Conn,
     n: usize,
 }
 

@@ -1,14 +1,15 @@
 //! The parent's bookkeeping: the queue of work items, one slot per worker
-//! process, and the two ways a pool stops taking work (shut down, broken).
+//! process (its life as a table on [`Phase`]), the pool's threads, and the
+//! two ways a pool stops taking work (shut down, broken).
 
 use std::collections::VecDeque;
-use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
-use std::process::ExitStatus;
+use std::io;
+use std::process::{Child, ExitStatus};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::conn::{random_hex, Conn};
 use super::wire::{encoding, from_bytes, Wire};
 use crate::future::lock;
 use crate::{Error, Future};
@@ -68,6 +69,10 @@ pub(crate) struct Item {
     pub(crate) chunk: bool,
     pub(crate) payload: Vec<u8>,
     pub(crate) reply: Box<dyn Reply>,
+    /// Its future is RUNNING already: a worker gave it back unstarted
+    /// (see `schedule::recall_if_idle`). It is not cancelled by
+    /// `shutdown(cancel_futures)`, only run elsewhere.
+    pub(crate) started: bool,
 }
 
 /// A call handed to a worker: its future is running.
@@ -90,38 +95,46 @@ pub(crate) struct InFlight {
 /// once even while the worker is busy. Bigger ones are the sender's job.
 pub(crate) const SMALL_FRAME: usize = 16 << 10;
 
-/// Where a worker process is in its life.
+// ANCHOR: phase
+/// Where a worker process is in its life, with the slot fields that matter
+/// in each phase. Every worker goes down this table; none goes back.
+///
+/// | phase | how it got here | counts against `max_workers` | who may write to it | ends when |
+/// |---|---|---|---|---|
+/// | `Starting` | `start_worker` spawned it | yes | nobody | its hello arrives (`Serving`), or it exits or fails to connect (`Gone`, the pool breaks) |
+/// | `Serving` | its hello carried the token and its pid | yes | its sender first (the initializer: then `ready`), then whoever sets `writing` | it is retired (`Closing`), its stream ends (`Gone`) |
+/// | `Closing` | `max_tasks_per_child` reached, or shut down / broken: its sender wrote `Close` | no | nobody | its stream ends: it exited after its last result (`Gone`) |
+/// | `Gone` | its stream ended; it has been reaped (`status`) | no | nobody | never |
+///
+/// A worker killed on purpose (`replace_worker`, see `serve.rs`) carries
+/// its reason in `killed`: its stream's end is then neither a retirement
+/// nor a break; its futures fail with that error and the pool goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
-    /// Started; its hello has not arrived yet.
     Starting,
-    /// Connected and taking work.
     Serving,
-    /// We closed our sending half (shutdown, or `max_tasks_per_child`):
-    /// it finishes what it holds, then exits with code 0.
     Closing,
-    /// Its connection ended.
     Gone,
 }
+// ANCHOR_END: phase
 
 /// The parent's view of one worker process.
 pub(crate) struct Slot {
     pub(crate) pid: u32,
     pub(crate) phase: Phase,
+    /// The process, so any thread can kill it; `None` once reaped.
+    pub(crate) child: Option<Child>,
+    /// How it ended, once reaped.
+    pub(crate) status: Option<io::Result<ExitStatus>>,
     pub(crate) in_flight: VecDeque<InFlight>,
     /// Items handed over so far, for `max_tasks_per_child`.
     pub(crate) sent: usize,
-    /// Set by the reaper once the process has exited and been waited for.
-    pub(crate) status: Option<std::io::Result<ExitStatus>>,
-    /// A handle on the connection, so the reaper can end our reads when
-    /// the process dies.
-    pub(crate) stream: Option<UnixStream>,
-    /// The connection, for whichever thread hands this worker its items.
-    pub(crate) writer: Option<Arc<UnixStream>>,
+    /// The connection, for whichever thread writes to this worker.
+    pub(crate) writer: Option<Arc<Conn>>,
     /// The initializer has been sent: others may write to it now.
     pub(crate) ready: bool,
     /// Some thread is writing to the process, without the lock: nobody
-    /// else may write to it (frames would interleave) or close it.
+    /// else may write to it (frames would interleave).
     pub(crate) writing: bool,
     /// Its sender thread sleeps here until there is something only it may
     /// do (see [`State::sender_wanted`]): one condition variable per worker,
@@ -134,20 +147,63 @@ pub(crate) struct Slot {
     /// Its last task came back within `SHORT_TASK`, and when that was.
     pub(crate) short: bool,
     pub(crate) last_done: Option<Instant>,
+    /// It was killed on purpose: what its running futures fail with.
+    pub(crate) killed: Option<Error>,
+    /// It was asked to give back its unstarted items, and has not answered.
+    pub(crate) recalling: bool,
 }
 
 impl Slot {
+    pub(crate) fn new(child: Child) -> Slot {
+        Slot {
+            pid: child.id(),
+            phase: Phase::Starting,
+            child: Some(child),
+            status: None,
+            in_flight: VecDeque::new(),
+            sent: 0,
+            writer: None,
+            ready: false,
+            writing: false,
+            wake: Default::default(),
+            sender_waiting: false,
+            death_pending: false,
+            short: false,
+            last_done: None,
+            killed: None,
+            recalling: false,
+        }
+    }
+
+    /// Whether this worker may be handed work now.
+    pub(crate) fn takes_work(&self) -> bool {
+        self.phase == Phase::Serving && self.ready && !self.writing && self.killed.is_none()
+    }
+
+    /// Serving, ready and holding nothing.
+    pub(crate) fn idle(&self) -> bool {
+        self.takes_work() && self.in_flight.is_empty()
+    }
+
+    /// Kills the process if it still runs (it is reaped by its receiver).
+    pub(crate) fn kill(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+        }
+    }
+
     /// Whether this worker may be handed one more item.
     pub(crate) fn has_room(&self) -> bool {
         self.in_flight.is_empty() || (self.short && self.in_flight.len() < MAX_IN_FLIGHT)
     }
 
-    /// Takes the finished item `id` off the front, noting whether it was short.
+    /// Takes the finished item `id` off the list, noting whether it was short.
     pub(crate) fn complete(&mut self, id: u64) -> Option<InFlight> {
-        if self.in_flight.front()?.id != id {
-            return None;
-        }
-        let done = self.in_flight.pop_front()?;
+        // Normally the front: a worker answers in the order it was sent.
+        // (Items given back and sent again keep that true; looking further
+        // costs nothing when it is.)
+        let at = self.in_flight.iter().position(|f| f.id == id)?;
+        let done = self.in_flight.remove(at)?;
         let now = Instant::now();
         // It started when it was sent or when the one before it finished.
         let started = self.last_done.map_or(done.sent, |t| t.max(done.sent));
@@ -170,14 +226,12 @@ pub(crate) struct State {
     pub(crate) handles: Vec<JoinHandle<()>>,
     pub(crate) shutdown: bool,
     pub(crate) broken: Option<String>,
-    /// The private directory holding the workers' sockets, once made.
-    pub(crate) dir: Option<PathBuf>,
 }
 
 /// Everything the pool's handle, its threads and its `Map`s share.
 pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
-    /// Signalled when a reaper records an exit status or a thread ends.
+    /// Signalled when a write to a dying worker ends or a thread ends.
     pub(crate) changed: Condvar,
     pub(crate) max_workers: usize,
     pub(crate) max_tasks_per_child: Option<usize>,
@@ -198,7 +252,6 @@ impl State {
             handles: Vec::new(),
             shutdown: false,
             broken: None,
-            dir: None,
         }
     }
 
@@ -239,11 +292,10 @@ impl State {
         let s = &self.workers[index];
         let retiring = max_tasks_per_child.is_some_and(|n| s.sent >= n);
         let work = s.ready && s.has_room() && !self.queue.is_empty();
-        !s.writing
-            && (self.broken.is_some()
-                || retiring
-                || (self.shutdown && self.queue.is_empty())
-                || work)
+        // While a `Recall` is unanswered, items may still come back: no
+        // retirement for lack of work until they have.
+        let leaving = retiring || (self.shutdown && self.queue.is_empty());
+        !s.writing && (self.broken.is_some() || (leaving && !s.recalling) || work)
     }
 
     /// Breaks the pool with `why` (the first reason wins) and takes every
@@ -255,7 +307,22 @@ impl State {
         for w in &mut self.workers {
             replies.extend(w.in_flight.drain(..).map(|f| f.reply));
         }
+        // Python terminates the survivors of a broken pool: their work is
+        // failed already, and nobody should wait for it to end.
+        self.kill_all();
         Owed { why, replies }
+    }
+
+    /// Kills every worker process still running; each one's receiver then
+    /// reaps it and reports its end. With the pool broken first (as
+    /// `break_pool` does), no future is left waiting on them: the primitive
+    /// for stopping all running work (`terminate_workers`, `kill_workers`).
+    pub(crate) fn kill_all(&mut self) {
+        for w in &mut self.workers {
+            if w.phase != Phase::Gone {
+                w.kill();
+            }
+        }
     }
 }
 
@@ -288,36 +355,67 @@ impl Shared {
             max_workers,
             max_tasks_per_child,
             initializer,
-            token: super::spawn::random_hex(),
+            token: random_hex(),
         }
     }
 
     /// Waits until every thread of the pool has finished (so every worker
-    /// has exited and been reaped), then removes the socket directory.
+    /// has exited and been reaped).
+    ///
     /// Called from one of those threads (a done-callback that shuts the
-    /// pool down), it cannot wait for itself, so it waits for the others.
+    /// pool down or drops its last handle runs on a receiver), it returns
+    /// at once instead, as `wait: false` would: the work it would wait for
+    /// may need this very thread (its worker's results are read here), so
+    /// waiting could never end. The threads finish the work on their own.
+    /// (CPython raises "cannot join current thread" there.)
     pub(crate) fn join(&self) {
         let me = std::thread::current().id();
         let mut st = lock(&self.state);
-        let inside = st.handles.iter().any(|h| h.thread().id() == me);
-        while st.threads > usize::from(inside) {
+        if st.handles.iter().any(|h| h.thread().id() == me) {
+            return;
+        }
+        while st.threads > 0 {
             st = self
                 .changed
                 .wait(st)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let (mine, others): (Vec<_>, Vec<_>) =
-            st.handles.drain(..).partition(|h| h.thread().id() == me);
-        st.handles = mine;
-        let dir = if inside { None } else { st.dir.take() };
+        let ended: Vec<_> = st.handles.drain(..).collect();
         drop(st);
-        for handle in others {
+        for handle in ended {
             // Each has already counted itself out; this only reaps it.
             let _ = handle.join();
         }
-        if let Some(dir) = dir {
-            let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Starts a thread of the pool's and counts it, so shutdown can wait for
+    /// it; first joins the threads that have ended, so a pool that recycles
+    /// workers for days keeps no dead thread's stack.
+    ///
+    /// The thread counts itself out when it ends, even by a panic (a bug of
+    /// ours). Its guard is made inside the thread: if the spawn fails, the
+    /// closure is dropped here, under the caller's lock, and must neither
+    /// take that lock nor count out a thread that was never counted in.
+    pub(crate) fn thread(
+        self: &Arc<Self>,
+        state: &mut State,
+        name: String,
+        body: impl FnOnce() + Send + 'static,
+    ) -> io::Result<()> {
+        let (ended, running): (Vec<_>, Vec<_>) =
+            state.handles.drain(..).partition(|h| h.is_finished());
+        state.handles = running;
+        for handle in ended {
+            let _ = handle.join();
         }
+        let pool = Arc::clone(self);
+        let handle = std::thread::Builder::new().name(name).spawn(move || {
+            let _done = CountedOut(pool);
+            body();
+        })?;
+        state.threads += 1;
+        state.handles.push(handle);
+        Ok(())
     }
 
     /// Wakes each sleeping sender that has something to do; in the steady
@@ -335,6 +433,17 @@ impl Shared {
         for s in state.workers.iter().filter(|s| s.sender_waiting) {
             s.wake.notify_one();
         }
+    }
+}
+
+/// Counts a thread out when it ends.
+struct CountedOut(Pool);
+
+impl Drop for CountedOut {
+    fn drop(&mut self) {
+        let mut st = lock(&self.0.state);
+        st.threads -= 1;
+        self.0.changed.notify_all();
     }
 }
 
