@@ -85,6 +85,14 @@ impl ProcessPoolExecutor {
         I: IntoIterator<Item = A>,
         I::IntoIter: Send + 'static,
     {
+        crate::map::check_options(&opts)?;
+        // Issue 9 gives process pools per-item timeouts; until the pool can
+        // stop one item's worker, an ignored limit would be a silent lie.
+        if opts.task_timeout.is_some() {
+            return Err(Error::invalid_argument(
+                "task_timeout is not implemented for process pools yet",
+            ));
+        }
         let size = opts.chunksize.max(1);
         let units = Chunks {
             items: items.into_iter(),
