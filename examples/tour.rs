@@ -1,5 +1,5 @@
 //! Every example of the article, one after another, on a fast clock: the
-//! whole tour takes about 22 seconds instead of several minutes.
+//! whole tour takes about 30 seconds instead of several minutes.
 //!
 //! Run it with `cargo run --example tour`. It sets
 //! `CONCURRENT_FUTURES_CLOCK` to 0.1 (one article second lasts 100 ms,

@@ -7,7 +7,6 @@
 
 use crate::Error;
 
-// ANCHOR: trait
 /// A value that can be sent to or from a worker process.
 ///
 /// Implemented for the integers, `f32`/`f64`, `bool`, `char`, `String`,
@@ -71,6 +70,7 @@ use crate::Error;
 /// const TASKS: &[&dyn Registered] = &[&WARM];
 /// // error[E0277]: `Celsius` cannot travel to or from a worker process: ...
 /// ```
+// ANCHOR: trait
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot travel to or from a worker process: it does not implement `Wire`",
     label = "`{Self}` is not `Wire`",
