@@ -103,8 +103,8 @@ pub use wait::{wait, wait_timeout, DoneAndNotDone, ReturnWhen};
 /// arguments that select exactly that test, which then becomes the worker
 /// and never returns; in a normal test run it returns at once and passes.
 /// (Each worker's copy of libtest prints its `running 1 test` header
-/// before the worker takes over; the pool drops that line from what the
-/// worker prints.)
+/// before the worker takes over: workers share the program's stdout, as
+/// in Python, so the line shows in the test output, once per worker.)
 ///
 /// ```
 /// use concurrent_futures::process::{Registered, Task};

@@ -7,8 +7,8 @@
 //! connection has ended, which normally means it has exited or is exiting:
 //! [`Backoff`] paces the few `try_wait` calls that takes.
 
-use std::io::{self, Read, Write};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::io;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use super::worker::{ENV_ADDRESS, ENV_TOKEN, TEST_ARGS};
@@ -17,70 +17,19 @@ use super::worker::{ENV_ADDRESS, ENV_TOKEN, TEST_ARGS};
 /// Starts this program again as a worker that connects to `address` and
 /// proves itself with `token`. Its stdin is empty (nothing of the pool's
 /// travels there, so a task's subprocess reading stdin gets end of file);
-/// its stderr is ours; its stdout comes to us through a pipe and a thread
-/// that passes it on to our stdout (see [`forward`]), so a task's
-/// `println!` shows as before.
-pub(crate) fn spawn(address: &str, token: &str, index: usize) -> io::Result<Child> {
-    let mut child = Command::new(std::env::current_exe()?)
+/// its stdout and stderr are ours, as in Python: what a task prints is on
+/// the terminal before its result is even sent, so it can neither be lost
+/// when the program exits right after nor come out after the parent's own
+/// next line (a pipe and a forwarding thread would allow both).
+pub(crate) fn spawn(address: &str, token: &str) -> io::Result<Child> {
+    Command::new(std::env::current_exe()?)
         .args(TEST_ARGS)
         .env(ENV_ADDRESS, address)
         .env(ENV_TOKEN, token)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let stdout = child.stdout.take().expect("piped");
-    // Detached: it ends when the last writer of the pipe (the worker, and
-    // any subprocess of a task that kept its stdout) is gone, which the
-    // pool need not wait for; a detached thread frees its stack as it ends.
-    let forwarder = std::thread::Builder::new()
-        .name(format!("process-stdout-{index}"))
-        .spawn(move || forward(stdout));
-    if let Err(e) = forwarder {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(e);
-    }
-    Ok(child)
+        .spawn()
 }
 // ANCHOR_END: spawn
-
-/// What a worker's copy of libtest prints (`--quiet`) before our test
-/// runs: under `cargo test`, a line per worker in the middle of the output.
-const LIBTEST_HEADER: &[u8] = b"\nrunning 1 test\n";
-
-/// Passes a worker's stdout on to ours, minus libtest's header at its very
-/// start. Writes go to the process's stdout itself, as the worker's did
-/// when it inherited it; errors are ignored (the pipe is drained anyway,
-/// so a task never blocks on a full pipe).
-fn forward(mut from: ChildStdout) {
-    let mut buf = vec![0u8; 8192];
-    let mut head = Vec::new();
-    while head.len() < LIBTEST_HEADER.len() && LIBTEST_HEADER.starts_with(&head) {
-        match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
-    let rest = head.strip_prefix(LIBTEST_HEADER).unwrap_or(&head);
-    pass_on(rest);
-    loop {
-        match from.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => pass_on(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return,
-        }
-    }
-}
-
-fn pass_on(bytes: &[u8]) {
-    if !bytes.is_empty() {
-        let mut out = io::stdout().lock();
-        let _ = out.write_all(bytes).and_then(|()| out.flush());
-    }
-}
 
 /// How long a worker whose connection ended may take to exit before it is
 /// killed (it closed or garbled the connection, yet lives on).

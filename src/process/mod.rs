@@ -51,7 +51,7 @@
 //!
 //! ## Threads
 //!
-//! Each worker costs three threads in the parent and two in the worker:
+//! Each worker costs two threads in the parent and two in the worker:
 //! - parent, the **receiver**: accepts the worker's connection, then blocks
 //!   reading results, and reaps the process when its stream ends (no
 //!   thread ever blocks in `Child::wait`, so any thread may kill a worker);
@@ -59,11 +59,6 @@
 //!   it writes what no other thread may (the initializer, frames too big to
 //!   write without blocking, the `Close` that retires the worker), so a
 //!   thread that others wait for never blocks in a write;
-//! - parent, the **stdout forwarder** (detached, see `child.rs`): passes
-//!   what the worker prints on to our stdout, minus the `running 1 test`
-//!   line a test binary's libtest prints before the worker takes over; it
-//!   ends when the last holder of the worker's stdout (the worker, or a
-//!   subprocess a task left running) is gone, which nobody waits for;
 //! - worker, a **reader** and a **runner** that swap roles: whichever
 //!   reads a call while no task runs runs it itself, and the other takes
 //!   over reading. A call so reaches its task with no hop between threads,

@@ -4,9 +4,8 @@
 //! two ways to stop workers on purpose, kept for stopping running work:
 //! [`replace_worker`] and [`State::kill_all`](super::state::State).
 //!
-//! Each worker costs two threads here (and a detached stdout forwarder,
-//! see `child.rs`), each blocked on exactly one thing so that none polls
-//! in the steady state:
+//! Each worker costs two threads here, each blocked on exactly one thing
+//! so that none polls in the steady state:
 //! - the receiver: it accepts the worker's connection, then blocks reading
 //!   results; at the end of the stream it reaps the process;
 //! - the sender: it sleeps on the worker's own condition variable and
@@ -51,7 +50,7 @@ pub(crate) fn start_worker(pool: &Pool, state: &mut State) -> Result<(), Error> 
     };
     let listener = Listener::bind()
         .map_err(|e| broken("no socket to listen on (out of file descriptors?)", e))?;
-    let child = child::spawn(listener.address(), &pool.token, index).map_err(|e| {
+    let child = child::spawn(listener.address(), &pool.token).map_err(|e| {
         broken(
             "could not start a process and its stdout thread \
              (out of processes, threads or file descriptors?)",
