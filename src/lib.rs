@@ -103,8 +103,10 @@ pub use wait::{wait, wait_timeout, DoneAndNotDone, ReturnWhen};
 /// arguments that select exactly that test, which then becomes the worker
 /// and never returns; in a normal test run it returns at once and passes.
 /// (Each worker's copy of libtest prints its `running 1 test` header
-/// before the worker takes over: workers share the program's stdout, as
-/// in Python, so the line shows in the test output, once per worker.)
+/// before the worker takes over; in a test binary the pool reads its
+/// workers' output and drops that line. What tasks print is then captured
+/// by libtest like the test's own prints: shown if the test fails, or
+/// under `--nocapture`.)
 ///
 /// ```
 /// use concurrent_futures::process::{Registered, Task};

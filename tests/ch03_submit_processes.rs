@@ -172,6 +172,58 @@ fn what_a_task_prints_does_not_corrupt_the_traffic() {
     assert_eq!(stderr.matches("R chatty on stderr").count(), 600);
 }
 
+/// Set for the copies run by `cargo_test_shows_worker_output_as_it_shows_the_tests_own`.
+const CAPTURED_COPY: &str = "CF_CH03_CAPTURED";
+
+#[test]
+fn cargo_test_shows_worker_output_as_it_shows_the_tests_own() {
+    if std::env::var_os(CAPTURED_COPY).is_some() {
+        let pool = ProcessPoolExecutor::new(2).unwrap();
+        let futures: Vec<_> = (0..2).map(|i| pool.submit(&CHATTY, i).unwrap()).collect();
+        for (i, f) in (0..).zip(&futures) {
+            assert_eq!(f.result_timeout(LONG), Ok(i + 1));
+        }
+        return;
+    }
+    let name = "cargo_test_shows_worker_output_as_it_shows_the_tests_own";
+    let run = |capture: bool| {
+        let mut copy = Command::new(std::env::current_exe().unwrap());
+        copy.args([name, "--exact", "--test-threads=1"])
+            .env(CAPTURED_COPY, "1");
+        if !capture {
+            copy.arg("--nocapture");
+        }
+        let out = copy.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stdout}{stderr}");
+        (stdout, stderr)
+    };
+    // Captured, as libtest captures a passing test's prints: the copy's
+    // output is its own header and result, without a header per worker.
+    let (stdout, stderr) = run(true);
+    assert_eq!(stdout.matches("running 1 test").count(), 1, "{stdout}");
+    assert!(
+        !stdout.contains("chatty") && !stderr.contains("chatty"),
+        "{stdout}{stderr}"
+    );
+    assert!(!stdout.contains("worker serving"), "{stdout}");
+    // Under --nocapture, every line the two tasks printed shows.
+    let (stdout, stderr) = run(false);
+    assert_eq!(stdout.matches("running 1 test").count(), 1, "{stdout}");
+    assert_eq!(stdout.matches("R chatty ").count(), 200, "{stdout}");
+    assert_eq!(
+        stderr.matches("R chatty on stderr").count(),
+        200,
+        "{stderr}"
+    );
+    assert_eq!(
+        stdout.matches("no newline at the end").count(),
+        2,
+        "{stdout}"
+    );
+}
+
 #[test]
 fn a_panic_is_an_error_with_message_and_location_and_the_worker_survives() {
     let pool = ProcessPoolExecutor::new(1).unwrap();

@@ -59,6 +59,9 @@
 //!   it writes what no other thread may (the initializer, frames too big to
 //!   write without blocking, the `Close` that retires the worker), so a
 //!   thread that others wait for never blocks in a write;
+//! - parent, in a test binary only, a **stdout** and a **stderr** thread
+//!   that pass on what the worker prints, minus libtest's header (see
+//!   `child.rs`); a program's workers share its stdout and stderr;
 //! - worker, a **reader** and a **runner** that swap roles: whichever
 //!   reads a call while no task runs runs it itself, and the other takes
 //!   over reading. A call so reaches its task with no hop between threads,

@@ -50,7 +50,7 @@ pub(crate) fn start_worker(pool: &Pool, state: &mut State) -> Result<(), Error> 
     };
     let listener = Listener::bind()
         .map_err(|e| broken("no socket to listen on (out of file descriptors?)", e))?;
-    let child = child::spawn(listener.address(), &pool.token).map_err(|e| {
+    let (child, stdout) = child::spawn(listener.address(), &pool.token).map_err(|e| {
         broken(
             "could not start a process and its stdout thread \
              (out of processes, threads or file descriptors?)",
@@ -58,6 +58,7 @@ pub(crate) fn start_worker(pool: &Pool, state: &mut State) -> Result<(), Error> 
         )
     })?;
     state.workers.push(Slot::new(child));
+    state.workers[index].stdout = stdout;
     state.live += 1;
     let p = Arc::clone(pool);
     let name = format!("process-receiver-{index}");
@@ -468,9 +469,18 @@ fn bad_data(what: String) -> io::Error {
 /// Otherwise it died (or misbehaved): the pool breaks, and every future it
 /// still owes fails with the reason.
 fn end(pool: &Pool, index: usize, bad: Option<String>) {
-    let child = lock(&pool.state).workers[index].child.take();
+    let (child, stdout) = {
+        let mut st = lock(&pool.state);
+        let slot = &mut st.workers[index];
+        (slot.child.take(), slot.stdout.take())
+    };
     // Outside the lock: it may take up to `EXIT_GRACE`.
     let reaped = child.map(|mut c| child::reap(&mut c, bad.is_some()));
+    // What it printed is out before the pool can count it gone (and so
+    // before a `shutdown` that waits returns).
+    if let Some(stdout) = stdout {
+        stdout.wait();
+    }
     let mut st = lock(&pool.state);
     let slot = &mut st.workers[index];
     let was = std::mem::replace(&mut slot.phase, Phase::Gone);

@@ -9,6 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::child::Forwarded;
 use super::conn::{random_hex, Conn};
 use super::wire::{encoding, from_bytes, Wire};
 use crate::future::lock;
@@ -151,6 +152,8 @@ pub(crate) struct Slot {
     pub(crate) killed: Option<Error>,
     /// It was asked to give back its unstarted items, and has not answered.
     pub(crate) recalling: bool,
+    /// Its stdout, when it comes through us (a test binary).
+    pub(crate) stdout: Option<Forwarded>,
 }
 
 impl Slot {
@@ -172,6 +175,7 @@ impl Slot {
             last_done: None,
             killed: None,
             recalling: false,
+            stdout: None,
         }
     }
 

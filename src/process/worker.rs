@@ -24,6 +24,10 @@ use crate::Error;
 pub(crate) const ENV_ADDRESS: &str = "CONCURRENT_FUTURES_WORKER";
 /// The secret a worker proves itself with in its hello.
 pub(crate) const ENV_TOKEN: &str = "CONCURRENT_FUTURES_TOKEN";
+/// Set when the pool reads the worker's stdout (in a test binary): the
+/// line to print first, so the pool can tell libtest's header from what
+/// tasks print.
+pub(crate) const ENV_STDOUT: &str = "CONCURRENT_FUTURES_STDOUT";
 /// The libtest arguments that select `worker_test!`'s test in a test binary;
 /// an ordinary `main` never looks at its arguments before `serve_if_worker`.
 /// (No `--exact`: the filter then also matches the test inside a module,
@@ -110,6 +114,11 @@ pub fn serve_if_worker(tasks: &[&dyn Registered]) {
     // program is an ordinary run of it, not a would-be worker.
     std::env::remove_var(ENV_ADDRESS);
     std::env::remove_var(ENV_TOKEN);
+    if let Some(line) = std::env::var_os(ENV_STDOUT) {
+        std::env::remove_var(ENV_STDOUT);
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{}", line.to_string_lossy()).and_then(|()| out.flush());
+    }
     let address = address.to_string_lossy();
     let conn = match Conn::connect(&address) {
         Ok(conn) => conn,
