@@ -141,17 +141,23 @@ fn zero_workers_or_zero_tasks_per_child_is_invalid() {
     assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
 }
 
+/// Runs `n` chatty tasks on two workers (each prints 100 lines on stdout
+/// and on stderr), checking their results.
+fn run_chatty_tasks(n: u64) {
+    let pool = ProcessPoolExecutor::new(2).unwrap();
+    let futures: Vec<_> = (0..n).map(|i| pool.submit(&CHATTY, i).unwrap()).collect();
+    for (i, f) in (0..).zip(&futures) {
+        assert_eq!(f.result_timeout(LONG), Ok(i + 1));
+    }
+}
+
 /// Set for the copy run by `what_a_task_prints_does_not_corrupt_the_traffic`.
 const CHATTY_COPY: &str = "CF_CH03_CHATTY";
 
 #[test]
 fn what_a_task_prints_does_not_corrupt_the_traffic() {
     if std::env::var_os(CHATTY_COPY).is_some() {
-        let pool = ProcessPoolExecutor::new(2).unwrap();
-        let futures: Vec<_> = (0..6).map(|i| pool.submit(&CHATTY, i).unwrap()).collect();
-        for (i, f) in (0..).zip(&futures) {
-            assert_eq!(f.result_timeout(LONG), Ok(i + 1));
-        }
+        run_chatty_tasks(6);
         println!("\nRESULTS: ok");
         return;
     }
@@ -178,12 +184,7 @@ const CAPTURED_COPY: &str = "CF_CH03_CAPTURED";
 #[test]
 fn cargo_test_shows_worker_output_as_it_shows_the_tests_own() {
     if std::env::var_os(CAPTURED_COPY).is_some() {
-        let pool = ProcessPoolExecutor::new(2).unwrap();
-        let futures: Vec<_> = (0..2).map(|i| pool.submit(&CHATTY, i).unwrap()).collect();
-        for (i, f) in (0..).zip(&futures) {
-            assert_eq!(f.result_timeout(LONG), Ok(i + 1));
-        }
-        return;
+        return run_chatty_tasks(2);
     }
     let name = "cargo_test_shows_worker_output_as_it_shows_the_tests_own";
     let run = |capture: bool| {
