@@ -139,11 +139,23 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 // already installed (the user's, or std's printer), notes the location in
 // a thread-local while a task runs, then hands over to the previous hook
 // as before: nothing the user set up is lost, and the panic still prints.
-// (A process worker does the same in `process/task.rs`, but silently.)
+// A process worker uses the same hook, but quietly (`quiet_task_panics`).
 
 use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
+
+/// Set in a process worker: a task's panic is not printed there, as a
+/// Python worker prints nothing for a failing task; its error travels to
+/// the future, location included. Panics outside tasks print as usual.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Makes this process's task panics quiet (see [`QUIET`]).
+pub(crate) fn quiet_task_panics() {
+    QUIET.store(true, Ordering::Relaxed);
+    install_location_hook();
+}
 
 thread_local! {
     /// True while this thread runs a task inside `catch_panic`.
@@ -167,6 +179,9 @@ fn install_location_hook() {
             if CATCHING.with(Cell::get) {
                 let at = info.location().map(|l| l.to_string());
                 LOCATION.with(|cell| *cell.borrow_mut() = at);
+                if QUIET.load(Ordering::Relaxed) {
+                    return;
+                }
             }
             previous(info);
         }));

@@ -48,7 +48,8 @@ impl<T: Wire + Send + 'static> Reply for Future<T> {
         // A user's `Wire` impl runs here, in a thread of the pool: its
         // panic must fail this future, not kill the thread.
         let decoded = outcome.and_then(|bytes| {
-            super::task::guarded(|| from_bytes(&bytes))
+            crate::error::catch_panic(|| from_bytes(&bytes))
+                .and_then(|r| r)
                 .map_err(|e| encoding(format!("could not decode the result: {e}")))
         });
         // Cannot fail: the future was running, so nobody else finished it.

@@ -2,12 +2,10 @@
 //! share, because they are the same binary. Only the name travels; the
 //! worker looks it up in its own copy of the table.
 
-use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::wire::{encoding, from_bytes, to_bytes, Wire};
-use crate::error::panic_message;
+use crate::error::catch_panic;
 use crate::Error;
 
 /// A function a worker process can run, known by its name: the process
@@ -124,7 +122,7 @@ impl<A: Wire, R: Wire> Registered for Task<A, R> {
         let context = |what: &str, e: Error| encoding(format!("{what} of `{name}`: {e}"));
         // User `Wire` impls run inside the guard too: a panicking decode
         // fails this one call, never the worker.
-        guarded(|| {
+        catch_panic(|| {
             if chunk {
                 let args: Vec<A> = from_bytes(input)
                     .map_err(|e| context("could not decode the arguments in the worker", e))?;
@@ -137,46 +135,7 @@ impl<A: Wire, R: Wire> Registered for Task<A, R> {
                     .map_err(|e| context("could not encode the result in the worker", e))
             }
         })
+        .and_then(|r| r)
     }
 }
 // ANCHOR_END: call
-
-thread_local! {
-    /// Where the last panic on this thread happened, left by the hook that
-    /// `install_panic_hook` sets: the payload alone does not say.
-    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
-    /// True while this thread runs a task inside `guarded`.
-    static GUARDED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Records where a task panicked instead of printing it: as in Python, a
-/// failing task says nothing in the worker; its error travels to the
-/// future. Panics elsewhere (a thread a task started) print as usual.
-pub(crate) fn install_panic_hook() {
-    let usual = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if GUARDED.with(Cell::get) {
-            let at = info.location().map(|l| l.to_string());
-            LOCATION.with(|cell| *cell.borrow_mut() = at);
-        } else {
-            usual(info);
-        }
-    }));
-}
-
-/// Runs `f`, turning a panic into `Error::Panicked` with its message and
-/// where it happened.
-pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    LOCATION.with(|cell| cell.borrow_mut().take());
-    let outer = GUARDED.with(|g| g.replace(true));
-    let outcome = catch_unwind(AssertUnwindSafe(f));
-    GUARDED.with(|g| g.set(outer));
-    outcome.unwrap_or_else(|payload| {
-        let message = panic_message(&*payload);
-        let message = match LOCATION.with(|cell| cell.borrow_mut().take()) {
-            Some(at) => format!("{message} (at {at})"),
-            None => message,
-        };
-        Err(Error::Panicked { message })
-    })
-}

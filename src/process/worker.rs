@@ -16,8 +16,9 @@ use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use super::conn::Conn;
 use super::frame::{whole_frame, FromWorker, ToWorker, MAX_FRAME};
-use super::task::{guarded, install_panic_hook, Registered};
+use super::task::Registered;
 use super::wire::encoding;
+use crate::error::{catch_panic, quiet_task_panics};
 use crate::Error;
 
 /// The address a worker connects to; its presence makes a process a worker.
@@ -127,7 +128,7 @@ pub fn serve_if_worker(tasks: &[&dyn Registered]) {
             finish(1)
         }
     };
-    install_panic_hook();
+    quiet_task_panics();
     // Whatever ends the loop, the pool is gone or spoke nonsense: nobody is
     // left to tell.
     let _ = serve(conn, &token, tasks, names);
@@ -370,7 +371,7 @@ fn run(tasks: &[&dyn Registered], name: &str, input: &[u8], chunk: bool) -> Resu
     };
     // `call` catches the task's panics; this catches the rare panic in our
     // own code around it, so that the pool still hears back about `id`.
-    let bytes = guarded(|| task.call(input, chunk))?;
+    let bytes = catch_panic(|| task.call(input, chunk)).and_then(|r| r)?;
     // Too big for a frame: fail this call rather than the connection.
     let limit = MAX_FRAME - 1024;
     if bytes.len() > limit {
