@@ -91,7 +91,9 @@ where
     let mut q = lock(&shared.queue);
     q.check_open()?;
     q.items.push_back(job);
-    shared.queued.store(q.items.len(), Ordering::Release);
+    if q.items.len() == 1 {
+        shared.queued.store(1, Ordering::Release);
+    }
     // ANCHOR: adjust_thread_count
     // Python's `_adjust_thread_count`: an idle worker will take the item;
     // otherwise start one more thread, if the pool may. Either way the item
@@ -190,7 +192,9 @@ fn next_item(shared: &Shared, mut counted_idle: bool) -> Option<Arc<dyn Work>> {
     let mut q = lock(&shared.queue);
     loop {
         if let Some(item) = q.items.pop_front() {
-            shared.queued.store(q.items.len(), Ordering::Relaxed);
+            if q.items.is_empty() {
+                shared.queued.store(0, Ordering::Relaxed);
+            }
             return Some(item);
         }
         if q.shutdown || q.broken.is_some() {
