@@ -464,7 +464,39 @@ fn paired(rounds: usize) {
     );
 }
 
+// ---- One side alone, for `perf stat`: `OVERHEAD_ALONE=ours:2 cargo bench --bench overhead` ----
+
+/// Ten rounds of submit-then-collect over 100k tasks on one pool only
+/// (`ours` or `threadpool`, and the number of workers), so that a profiler's
+/// figures (task-clock, instructions, context switches) belong to that pool.
+fn alone(spec: &str) {
+    let (which, workers) = spec.split_once(':').unwrap_or((spec, "2"));
+    let workers: usize = workers.parse().expect("OVERHEAD_ALONE=ours:2");
+    let sum = match which {
+        "ours" => {
+            let pool = ThreadPoolExecutor::new(workers).unwrap();
+            (0..10)
+                .map(|_| {
+                    let fs: Vec<_> = (0..TASKS)
+                        .map(|i| pool.submit(move || i).unwrap())
+                        .collect();
+                    fs.iter().map(|f| f.result().unwrap()).sum::<u64>()
+                })
+                .sum::<u64>()
+        }
+        "threadpool" => {
+            let channels = ChannelPool::new(workers);
+            (0..10).map(|_| channels.submit_collect(TASKS)).sum()
+        }
+        _ => panic!("OVERHEAD_ALONE takes ours:N or threadpool:N"),
+    };
+    assert_eq!(sum, 10 * TASKS * (TASKS - 1) / 2);
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("OVERHEAD_ALONE") {
+        return alone(&spec);
+    }
     if let Some(rounds) = std::env::var("OVERHEAD_PAIRED")
         .ok()
         .and_then(|r| r.parse().ok())

@@ -89,18 +89,19 @@ impl<T> std::future::Future for Awaitable<T> {
         }
         let waker = cx.waker();
         match this.slot {
-            Some(i) => match &mut cell.wakers[i] {
+            Some(i) => match &mut cell.extra().wakers[i] {
                 // The common case: polled again by the same task.
                 Some(old) if old.will_wake(waker) => {}
                 old => *old = Some(waker.clone()),
             },
             None => {
-                let free = cell.wakers.iter().position(Option::is_none);
-                let i = free.unwrap_or(cell.wakers.len());
-                if i == cell.wakers.len() {
-                    cell.wakers.push(None);
+                let wakers = &mut cell.extra().wakers;
+                let free = wakers.iter().position(Option::is_none);
+                let i = free.unwrap_or(wakers.len());
+                if i == wakers.len() {
+                    wakers.push(None);
                 }
-                cell.wakers[i] = Some(waker.clone());
+                wakers[i] = Some(waker.clone());
                 this.slot = Some(i);
             }
         }
@@ -118,7 +119,7 @@ impl<T> Drop for Awaitable<T> {
             let mut cell = self.future.cell();
             // Done means completion already took every slot, ours included.
             if !cell.is_done() {
-                cell.wakers[i] = None;
+                cell.extra().wakers[i] = None;
             }
         }
         // Pending: cancelled. Running or done: `cancel` changes nothing.

@@ -36,7 +36,7 @@ impl<T> Future<T> {
     {
         let mut cell = self.cell();
         if !cell.is_done() {
-            cell.callbacks.push(Box::new(f));
+            cell.extra().callbacks.push(Box::new(f));
             return;
         }
         // Already done: run it here, but only after letting go of the lock.

@@ -31,11 +31,11 @@ impl<T> Future<T> {
     /// ```
     pub fn cancel(&self) -> bool {
         let mut cell = self.cell();
-        match cell.state {
+        match cell.state() {
             State::Running | State::Finished => false,
             State::Cancelled | State::CancelledAndNotified => true,
             State::Pending => {
-                cell.state = State::Cancelled;
+                cell.slot.cancel();
                 self.complete(cell);
                 true
             }
@@ -53,7 +53,7 @@ impl<T> Future<T> {
     /// ```
     pub fn cancelled(&self) -> bool {
         matches!(
-            self.cell().state,
+            self.cell().state(),
             State::Cancelled | State::CancelledAndNotified
         )
     }

@@ -7,8 +7,9 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
+use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use crate::callbacks::Callback;
@@ -29,7 +30,7 @@ pub(crate) enum State {
     /// A worker took it from the queue, saw it was cancelled and skipped it.
     CancelledAndNotified,
     /// The task returned or panicked; the outcome is stored (a value moved
-    /// out by `into_result` or `.await` leaves `outcome` empty).
+    /// out by `into_result` or `.await` leaves `Slot::MovedOut`).
     Finished,
 }
 // ANCHOR_END: states
@@ -53,62 +54,213 @@ impl State {
     }
 }
 
-/// What a future's lock protects.
-pub(crate) struct Cell<T> {
-    pub(crate) state: State,
-    outcome: Option<Result<T, Error>>,
-    pub(crate) callbacks: Vec<Callback<T>>,
+// ANCHOR: layout
+/// What one task's future holds, in one allocation (`Arc<Inner<T, Slot<T, F>>>`,
+/// the job `F` inside it): the task's state, its job until a worker takes it,
+/// and its outcome share one enum (`Slot`), since no task has two of them at
+/// once; everything a future only sometimes needs lives in `Extra`, allocated
+/// the first time it is needed. For `T = u64` and a job holding a `u64`
+/// (checked by the test at the end of this file):
+///
+/// | part | bytes | why it is there |
+/// |---|---|---|
+/// | `Arc`'s two counts | 16 | clones and the queue share the allocation |
+/// | `id` | 8 | the future's [`FutureId`], given when it is made |
+/// | `Mutex` (lock word and poison flag) | 8 | every change below happens under it |
+/// | `Cell::extra` | 8 | `None` until a thread blocks in `result()`, a callback, waiter, waker or kill hook is added |
+/// | `Cell::slot` | 16 | `Pending(job)`, `Running`, `Value(T)`, `Failed(Box<Error>)`...: tag and the largest of job and `T` |
+/// | total | 56 | one 64-byte block from the allocator |
+///
+/// An error is boxed because it is rare and three times the size of a `u64`;
+/// a thread blocked in `result()` waits with `thread::park`, registered in
+/// `Extra`, instead of on a condition variable every future would carry.
+pub(crate) struct Inner<T, S: ?Sized = dyn Outcome<T>> {
+    id: FutureId,
+    pub(crate) cell: Mutex<Cell<T, S>>,
+}
+// ANCHOR_END: layout
+
+/// What a future's lock protects. The handles see the slot as `dyn Outcome<T>`,
+/// whatever job it holds; a pool's worker sees its concrete `Slot<T, F>`.
+pub(crate) struct Cell<T, S: ?Sized = dyn Outcome<T>> {
+    extra: Option<Box<Extra<T>>>,
+    pub(crate) slot: S,
+}
+
+/// The parts of a future that most futures never need, allocated on first
+/// use and taken whole when the future completes.
+pub(crate) struct Extra<T> {
+    /// Threads blocked in `result()` and friends, unparked on completion.
+    parked: Vec<Thread>,
     /// `wait` and `as_completed` calls watching this future, with the index
     /// each of them knows it by.
     waiters: Vec<(Arc<Waiter>, usize)>,
-    /// Threads blocked in `changed.wait`: lets `finish` skip the wake-up
-    /// system call in the common case where nobody is waiting yet.
-    sleepers: usize,
+    pub(crate) callbacks: Vec<Callback<T>>,
     /// One slot per `.await` in progress (see `awaiting.rs`): each holds the
     /// waker of its latest poll; `None` once that awaitable is dropped, so
     /// the slot can be reused.
     pub(crate) wakers: Vec<Option<Waker>>,
     /// How the executor running this task stops it (see `stopping.rs`);
     /// dropped when the future is done.
-    pub(crate) kill_hook: Option<KillHook>,
+    kill_hook: Option<KillHook>,
 }
 
 /// An executor's way to stop a running task: `true` if it stopped it.
 pub(crate) type KillHook = Box<dyn FnOnce() -> bool + Send + 'static>;
 
-impl<T> Cell<T> {
-    pub(crate) fn is_done(&self) -> bool {
-        self.state.is_done()
+// ANCHOR: slot
+/// The state, the job and the outcome in one place. `J` is the task a pool
+/// put there (`()` for a future made with `new`); it is dropped as soon as
+/// the future leaves the states that keep it.
+pub(crate) enum Slot<T, J> {
+    /// `State::Pending`, with the job still in it.
+    Pending(J),
+    Running,
+    /// `State::Cancelled`: the job stays until the worker that pops the item
+    /// takes it, and drops it without the lock (dropping may run user code).
+    Cancelled(J),
+    CancelledAndNotified,
+    /// `State::Finished`, the value not yet moved out.
+    Value(T),
+    /// `State::Finished` with an error; every handle sees it.
+    Failed(Box<Error>),
+    /// `State::Finished`, the value moved out by `into_result` or `.await`.
+    MovedOut,
+}
+// ANCHOR_END: slot
+
+/// A `Slot` seen without its job's type.
+pub(crate) trait Outcome<T>: Send {
+    fn state(&self) -> State;
+    fn value(&self) -> Option<&T>;
+    fn error(&self) -> Option<&Error>;
+    /// The handshake's move: `Pending -> Running` (`true`), or
+    /// `Cancelled -> CancelledAndNotified` (`false`).
+    fn start(&mut self) -> bool;
+    /// `Pending -> Cancelled`; `false` from any other state.
+    fn cancel(&mut self) -> bool;
+    /// Stores the outcome: the future is finished.
+    fn store(&mut self, outcome: Result<T, Error>);
+    /// Moves a stored value out, leaving `MovedOut`.
+    fn take_value(&mut self) -> Option<T>;
+}
+
+impl<T: Send, J: Send> Outcome<T> for Slot<T, J> {
+    fn state(&self) -> State {
+        match self {
+            Slot::Pending(_) => State::Pending,
+            Slot::Running => State::Running,
+            Slot::Cancelled(_) => State::Cancelled,
+            Slot::CancelledAndNotified => State::CancelledAndNotified,
+            Slot::Value(_) | Slot::Failed(_) | Slot::MovedOut => State::Finished,
+        }
+    }
+
+    fn value(&self) -> Option<&T> {
+        match self {
+            Slot::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn error(&self) -> Option<&Error> {
+        match self {
+            Slot::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    fn start(&mut self) -> bool {
+        match self {
+            Slot::Pending(_) => {
+                *self = Slot::Running;
+                true
+            }
+            Slot::Cancelled(_) => {
+                *self = Slot::CancelledAndNotified;
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn cancel(&mut self) -> bool {
+        match std::mem::replace(self, Slot::Running) {
+            Slot::Pending(job) => {
+                *self = Slot::Cancelled(job);
+                true
+            }
+            other => {
+                *self = other;
+                false
+            }
+        }
+    }
+
+    fn store(&mut self, outcome: Result<T, Error>) {
+        *self = match outcome {
+            Ok(value) => Slot::Value(value),
+            Err(e) => Slot::Failed(Box::new(e)),
+        };
+    }
+
+    fn take_value(&mut self) -> Option<T> {
+        match std::mem::replace(self, Slot::MovedOut) {
+            Slot::Value(value) => Some(value),
+            other => {
+                *self = other;
+                None
+            }
+        }
     }
 }
 
-/// What a future's handles share. A pool puts the task itself in `job`, so
-/// that one allocation holds both (see `submit.rs`); the handles see it as
-/// `dyn Send + Sync`, which they never touch. A future made with `new` has
-/// `()` there.
-pub(crate) struct Inner<T, J: ?Sized = dyn Send + Sync> {
-    cell: Mutex<Cell<T>>,
-    changed: Condvar,
-    id: FutureId,
-    pub(crate) job: J,
+impl<T, S: ?Sized + Outcome<T>> Cell<T, S> {
+    pub(crate) fn state(&self) -> State {
+        self.slot.state()
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.state().is_done()
+    }
 }
 
-impl<T, J> Inner<T, J> {
-    /// The shared state of a pending future, holding `job`.
-    pub(crate) fn pending(job: J) -> Inner<T, J> {
-        Inner {
-            cell: Mutex::new(Cell {
-                state: State::Pending,
-                outcome: None,
-                callbacks: Vec::new(),
+impl<T, S: ?Sized> Cell<T, S> {
+    /// The rarely used parts, allocated now if this is their first use.
+    pub(crate) fn extra(&mut self) -> &mut Extra<T> {
+        self.extra.get_or_insert_with(|| {
+            Box::new(Extra {
+                parked: Vec::new(),
                 waiters: Vec::new(),
-                sleepers: 0,
+                callbacks: Vec::new(),
                 wakers: Vec::new(),
                 kill_hook: None,
-            }),
-            changed: Condvar::new(),
+            })
+        })
+    }
+
+    fn has_callbacks(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| !e.callbacks.is_empty())
+    }
+
+    pub(crate) fn take_kill_hook(&mut self) -> Option<KillHook> {
+        self.extra.as_mut().and_then(|e| e.kill_hook.take())
+    }
+
+    pub(crate) fn replace_kill_hook(&mut self, hook: KillHook) -> Option<KillHook> {
+        self.extra().kill_hook.replace(hook)
+    }
+}
+
+impl<T, J> Inner<T, Slot<T, J>> {
+    /// The shared state of a pending future, holding `job`.
+    pub(crate) fn pending(job: J) -> Inner<T, Slot<T, J>> {
+        Inner {
             id: FutureId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
-            job,
+            cell: Mutex::new(Cell {
+                extra: None,
+                slot: Slot::Pending(job),
+            }),
         }
     }
 }
@@ -170,7 +322,7 @@ pub struct Future<T> {
 
 /// Locks a mutex of ours. No user code ever runs while one is held, so a
 /// poisoned lock can only come from a bug here; carrying on beats panicking.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -179,7 +331,7 @@ pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
-impl<T> Future<T> {
+impl<T: Send + 'static> Future<T> {
     /// A pending future that no executor owns, for executor authors and tests
     /// (Python allows `Future()` for the same reason).
     ///
@@ -193,10 +345,12 @@ impl<T> Future<T> {
     }
 
     /// A handle to `inner`, whatever job it holds.
-    pub(crate) fn from_inner<J: Send + Sync + 'static>(inner: Arc<Inner<T, J>>) -> Future<T> {
+    pub(crate) fn from_inner<J: Send + 'static>(inner: Arc<Inner<T, Slot<T, J>>>) -> Future<T> {
         Future { inner }
     }
+}
 
+impl<T> Future<T> {
     pub(crate) fn cell(&self) -> MutexGuard<'_, Cell<T>> {
         lock(&self.inner.cell)
     }
@@ -223,7 +377,7 @@ impl<T> Future<T> {
     /// assert!(f.running());
     /// ```
     pub fn running(&self) -> bool {
-        self.cell().state == State::Running
+        self.cell().state() == State::Running
     }
 
     /// True once the task finished or was cancelled.
@@ -235,7 +389,7 @@ impl<T> Future<T> {
     /// assert!(f.done());
     /// ```
     pub fn done(&self) -> bool {
-        self.cell().state.is_done()
+        self.cell().is_done()
     }
 
     /// The task's return value, waiting for it as long as it takes.
@@ -278,9 +432,10 @@ impl<T> Future<T> {
         T: Clone,
     {
         let cell = self.wait_until(deadline)?;
-        match &cell.outcome {
-            Some(outcome) => outcome.clone(),
-            None => Err(absent(&cell)),
+        match (cell.slot.value(), cell.slot.error()) {
+            (Some(value), _) => Ok(value.clone()),
+            (None, Some(e)) => Err(e.clone()),
+            (None, None) => Err(absent(&cell)),
         }
     }
 
@@ -340,37 +495,51 @@ impl<T> Future<T> {
 
     fn exception_until(&self, deadline: Option<Instant>) -> Result<Option<Error>, Error> {
         let cell = self.wait_until(deadline)?;
-        match &cell.outcome {
-            Some(Ok(_)) => Ok(None),
-            Some(Err(e)) => Ok(Some(e.clone())),
-            // Only a value is ever moved out: the task succeeded.
-            None if cell.state == State::Finished => Ok(None),
+        match cell.slot.error() {
+            Some(e) => Ok(Some(e.clone())),
+            // A value, or a value moved out: the task succeeded.
+            None if cell.state() == State::Finished => Ok(None),
             None => Err(Error::Cancelled),
         }
     }
 
-    /// Blocks until the future is done or `deadline` passes.
+    /// Blocks until the future is done or `deadline` passes. A blocked
+    /// thread parks, listed in `Extra::parked` for `complete` to unpark; a
+    /// wake-up with the future not done (parking may end spuriously) leaves
+    /// it listed, so it parks again without listing itself twice.
     fn wait_until(&self, deadline: Option<Instant>) -> Result<MutexGuard<'_, Cell<T>>, Error> {
         let mut cell = self.cell();
-        while !cell.state.is_done() {
-            cell.sleepers += 1;
-            let woken = match deadline {
-                None => Ok(self.inner.changed.wait(cell)),
+        let mut listed = false;
+        while !cell.is_done() {
+            if !listed {
+                cell.extra().parked.push(thread::current());
+                listed = true;
+            }
+            drop(cell);
+            match deadline {
+                None => thread::park(),
                 Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) => Err(self.inner.changed.wait_timeout(cell, left)),
-                    None => {
-                        cell.sleepers -= 1;
-                        return Err(Error::timeout());
-                    }
+                    Some(left) => thread::park_timeout(left),
+                    None => return self.give_up(),
                 },
-            };
-            cell = match woken {
-                Ok(guard) => guard.unwrap_or_else(PoisonError::into_inner),
-                Err(timed) => timed.unwrap_or_else(PoisonError::into_inner).0,
-            };
-            cell.sleepers -= 1;
+            }
+            cell = self.cell();
         }
         Ok(cell)
+    }
+
+    /// The deadline passed: unlist this thread, unless the future got done
+    /// meanwhile (then `complete` took the list, and the outcome is here).
+    fn give_up(&self) -> Result<MutexGuard<'_, Cell<T>>, Error> {
+        let mut cell = self.cell();
+        if cell.is_done() {
+            return Ok(cell);
+        }
+        let me = thread::current().id();
+        if let Some(extra) = cell.extra.as_mut() {
+            extra.parked.retain(|t| t.id() != me);
+        }
+        Err(Error::timeout())
     }
 
     /// Waits like `result_timeout`, then moves the value out instead of
@@ -397,20 +566,9 @@ impl<T> Future<T> {
     /// assert!(!f.set_running_or_notify_cancel()); // a worker skips it
     /// ```
     pub fn set_running_or_notify_cancel(&self) -> bool {
-        let mut cell = self.cell();
-        match cell.state {
-            State::Pending => {
-                cell.state = State::Running;
-                true
-            }
-            State::Cancelled => {
-                // `cancel()` already woke every waiter: a cancelled future
-                // counts as done at once here (see `wait.rs`).
-                cell.state = State::CancelledAndNotified;
-                false
-            }
-            _ => false,
-        }
+        // From `Cancelled`, `cancel()` already woke every waiter: a cancelled
+        // future counts as done at once there (see `wait.rs`).
+        self.cell().slot.start()
     }
     // ANCHOR_END: handshake
 
@@ -454,14 +612,13 @@ impl<T> Future<T> {
         before_visible: impl FnOnce(bool),
     ) -> Result<(), Error> {
         let mut cell = self.cell();
-        if cell.state.is_done() {
+        if cell.is_done() {
             return Err(Error::InvalidState {
                 message: format!("cannot set the outcome: {}", Describe(&cell)),
             });
         }
-        cell.state = State::Finished;
-        cell.outcome = Some(outcome);
-        before_visible(!cell.callbacks.is_empty());
+        cell.slot.store(outcome);
+        before_visible(cell.has_callbacks());
         self.complete(cell);
         Ok(())
     }
@@ -470,18 +627,24 @@ impl<T> Future<T> {
     /// run the callbacks with the lock released, so that a callback may call
     /// `result()` or `add_done_callback()` on this very future.
     pub(crate) fn complete(&self, mut cell: MutexGuard<'_, Cell<T>>) {
-        let wake = cell.sleepers > 0;
-        let waiters = std::mem::take(&mut cell.waiters);
-        let callbacks = std::mem::take(&mut cell.callbacks);
-        // Taken under the lock that `poll` registers under: a waker is
-        // either here, or its poll comes later and finds the future done.
-        let wakers = std::mem::take(&mut cell.wakers);
-        let kill_hook = cell.kill_hook.take();
+        // Taken under the lock that `poll`, `wait_until` and `add_waiter`
+        // register under: a listener is either here, or it comes later and
+        // finds the future done.
+        let extra = cell.extra.take();
         drop(cell);
+        // Nobody listened (the common case): nothing to wake, no callback.
+        let Some(extra) = extra else { return };
+        let Extra {
+            parked,
+            waiters,
+            callbacks,
+            wakers,
+            kill_hook,
+        } = *extra;
         // After unlocking: a thread woken while we still held the lock
         // would only go back to sleep on the lock itself.
-        if wake {
-            self.inner.changed.notify_all();
+        for thread in parked {
+            thread.unpark();
         }
         for (waiter, index) in waiters {
             waiter.notify(index);
@@ -500,20 +663,22 @@ impl<T> Future<T> {
     /// one lock is what keeps a completion from slipping between the two.
     pub(crate) fn add_waiter(&self, waiter: &Arc<Waiter>, index: usize) -> bool {
         let mut cell = self.cell();
-        if cell.state.is_done() {
+        if cell.is_done() {
             return false;
         }
-        cell.waiters.push((Arc::clone(waiter), index));
+        cell.extra().waiters.push((Arc::clone(waiter), index));
         true
     }
 
     pub(crate) fn remove_waiter(&self, waiter: &Arc<Waiter>) {
-        self.cell().waiters.retain(|(w, _)| !Arc::ptr_eq(w, waiter));
+        if let Some(extra) = self.cell().extra.as_mut() {
+            extra.waiters.retain(|(w, _)| !Arc::ptr_eq(w, waiter));
+        }
     }
 
     /// True if the task finished with an error (not if it was cancelled).
     pub(crate) fn failed(&self) -> bool {
-        matches!(self.cell().outcome, Some(Err(_)))
+        self.cell().slot.error().is_some()
     }
 
     pub(crate) fn same(&self, other: &Future<T>) -> bool {
@@ -529,7 +694,7 @@ impl<T> Clone for Future<T> {
     }
 }
 
-impl<T> Default for Future<T> {
+impl<T: Send + 'static> Default for Future<T> {
     fn default() -> Self {
         Future::new()
     }
@@ -559,12 +724,11 @@ impl<T> fmt::Debug for Future<T> {
 /// Moves the value out of a done future; an error stays for the other
 /// handles, since only a value may be impossible to clone.
 pub(crate) fn take<T>(cell: &mut Cell<T>) -> Result<T, Error> {
-    match cell.outcome.take() {
-        Some(Ok(value)) => Ok(value),
-        Some(Err(e)) => {
-            cell.outcome = Some(Err(e.clone()));
-            Err(e)
-        }
+    if let Some(value) = cell.slot.take_value() {
+        return Ok(value);
+    }
+    match cell.slot.error() {
+        Some(e) => Err(e.clone()),
         None => Err(absent(cell)),
     }
 }
@@ -572,7 +736,7 @@ pub(crate) fn take<T>(cell: &mut Cell<T>) -> Result<T, Error> {
 /// Why a done future holds no outcome: it was cancelled, or its value was
 /// moved out.
 fn absent<T>(cell: &Cell<T>) -> Error {
-    match cell.state {
+    match cell.state() {
         State::Finished => Error::InvalidState {
             message: "the result was already moved out (by `into_result` or `.await`)".into(),
         },
@@ -585,15 +749,30 @@ struct Describe<'a, T>(&'a Cell<T>);
 
 impl<T> fmt::Display for Describe<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Future {{ state: {}", self.0.state.describe())?;
-        match &self.0.outcome {
-            Some(Ok(_)) => write!(f, ", returned: {}", std::any::type_name::<T>())?,
-            Some(Err(e)) => write!(f, ", raised: {}", e.python_name())?,
-            None if self.0.state == State::Finished => {
+        let state = self.0.state();
+        write!(f, "Future {{ state: {}", state.describe())?;
+        match (self.0.slot.value(), self.0.slot.error()) {
+            (Some(_), _) => write!(f, ", returned: {}", std::any::type_name::<T>())?,
+            (None, Some(e)) => write!(f, ", raised: {}", e.python_name())?,
+            (None, None) if state == State::Finished => {
                 write!(f, ", returned: {} (moved out)", std::any::type_name::<T>())?
             }
-            None => {}
+            (None, None) => {}
         }
         f.write_str(" }")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_task_with_its_job_takes_56_bytes() {
+        let n = 7_u64;
+        let inner = Inner::<u64, _>::pending(move || n);
+        // `Arc`'s two counts come on top.
+        assert_eq!(std::mem::size_of_val(&inner) + 16, 56);
+        assert_eq!(std::mem::size_of::<Slot<u64, u64>>(), 16);
     }
 }

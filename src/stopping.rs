@@ -74,10 +74,10 @@ impl<T> Future<T> {
     pub fn kill(&self) -> bool {
         loop {
             let mut cell = self.cell();
-            match cell.state {
+            match cell.state() {
                 State::Running => {
                     // Taken, so that of two racing kills only one calls it.
-                    let hook = cell.kill_hook.take();
+                    let hook = cell.take_kill_hook();
                     drop(cell);
                     // Unlocked: the hook fails the future, which locks it.
                     return hook.is_some_and(|hook| hook());
@@ -134,7 +134,7 @@ impl<T> Future<T> {
             drop(cell);
             return false;
         }
-        let old = cell.kill_hook.replace(Box::new(hook));
+        let old = cell.replace_kill_hook(Box::new(hook));
         drop(cell);
         // A replaced hook may own anything: dropped without the lock.
         drop(old);

@@ -3,33 +3,41 @@
 
 use std::hint::spin_loop;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::thread;
 
-use crate::future::{lock, Inner};
+use crate::future::{lock, Inner, Slot};
 use crate::pool::{Shared, Work};
 use crate::{Error, Future, ThreadPoolExecutor};
 
-/// The job slot of a pool's future: the task lives in its future's own
-/// allocation, one allocation per task. The worker takes the closure out
-/// through the shared `Arc`, which takes a lock (never contended: only the
-/// worker that popped the item touches it); the emptied slot lasts as long
-/// as the future.
-type Job<F> = Mutex<Option<F>>;
-
 // ANCHOR: work_item
-impl<T, F> Work for Inner<T, Job<F>>
+/// The task lives in its future's own allocation, in the future's `Slot`
+/// (one allocation per task; see `Inner` in `future.rs`).
+impl<T, F> Work for Inner<T, Slot<T, F>>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
     fn run(self: Arc<Self>, before_visible: &mut dyn FnMut(bool)) {
-        let f = lock(&self.job).take();
-        let future = Future::from_inner(self);
-        // The handshake with `cancel()`: a cancelled item is skipped here.
-        let Some(f) = f.filter(|_| future.set_running_or_notify_cancel()) else {
-            return;
+        // The handshake with `cancel()` (`set_running_or_notify_cancel`),
+        // taking the job out as the state moves on.
+        let mut cell = lock(&self.cell);
+        let job = match std::mem::replace(&mut cell.slot, Slot::Running) {
+            Slot::Pending(f) => Ok(f),
+            Slot::Cancelled(f) => {
+                cell.slot = Slot::CancelledAndNotified;
+                Err(Some(f))
+            }
+            // Started or finished through the public API: not ours to run.
+            other => {
+                cell.slot = other;
+                Err(None)
+            }
         };
+        drop(cell);
+        // A skipped job is dropped unlocked: dropping may run user code.
+        let Ok(f) = job else { return };
+        let future = Future::from_inner(self);
         let outcome = crate::error::catch_panic(f);
         // Cannot fail: the future was running, so nobody else finished it.
         let _ = future.finish_then(outcome, before_visible);
@@ -77,13 +85,15 @@ where
     T: Send + 'static,
 {
     // One allocation for the future and its task.
-    let inner = Arc::new(Inner::<T, Job<F>>::pending(Mutex::new(Some(f))));
+    let inner = Arc::new(Inner::<T, Slot<T, F>>::pending(f));
     let future = Future::from_inner(Arc::clone(&inner));
     let job: Arc<dyn Work> = inner;
     let mut q = lock(&shared.queue);
     q.check_open()?;
     q.items.push_back(job);
-    shared.queued.store(q.items.len(), Ordering::Release);
+    if q.items.len() == 1 {
+        shared.queued.store(1, Ordering::Release);
+    }
     // ANCHOR: adjust_thread_count
     // Python's `_adjust_thread_count`: an idle worker will take the item;
     // otherwise start one more thread, if the pool may. Either way the item
@@ -182,7 +192,9 @@ fn next_item(shared: &Shared, mut counted_idle: bool) -> Option<Arc<dyn Work>> {
     let mut q = lock(&shared.queue);
     loop {
         if let Some(item) = q.items.pop_front() {
-            shared.queued.store(q.items.len(), Ordering::Relaxed);
+            if q.items.is_empty() {
+                shared.queued.store(0, Ordering::Relaxed);
+            }
             return Some(item);
         }
         if q.shutdown || q.broken.is_some() {
