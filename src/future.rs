@@ -170,6 +170,7 @@ impl<T: Send, J: Send> Outcome<T> for Slot<T, J> {
         }
     }
 
+    // ANCHOR: start
     fn start(&mut self) -> bool {
         match self {
             Slot::Pending(_) => {
@@ -183,6 +184,7 @@ impl<T: Send, J: Send> Outcome<T> for Slot<T, J> {
             _ => false,
         }
     }
+    // ANCHOR_END: start
 
     fn cancel(&mut self) -> bool {
         match std::mem::replace(self, Slot::Running) {
