@@ -124,6 +124,35 @@ fn big_argument(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    #[cfg(unix)]
+    {
+        // The floor: the same bytes through a raw socket pair, there and
+        // back, to a thread that only echoes them (no encoding, no pool).
+        use std::io::{Read, Write};
+        let (mut here, mut there) = std::os::unix::net::UnixStream::pair().unwrap();
+        let echo = std::thread::spawn(move || {
+            let mut buf = vec![0_u8; BIG];
+            while there.read_exact(&mut buf).is_ok() {
+                if there.write_all(&buf).is_err() {
+                    return;
+                }
+            }
+        });
+        g.bench_function("socket_pair_baseline", |b| {
+            b.iter_batched(
+                || data.clone(),
+                |bytes| {
+                    here.write_all(&bytes).unwrap();
+                    let mut back = vec![0_u8; BIG];
+                    here.read_exact(&mut back).unwrap();
+                    back.len()
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        drop(here);
+        echo.join().unwrap();
+    }
     g.finish();
 }
 
