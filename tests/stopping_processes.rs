@@ -10,8 +10,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{mpsc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use common::remote::{wait_at, RemoteGate};
@@ -85,14 +84,21 @@ fn killed_message<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
     }
 }
 
-/// Counts the done-callbacks a future runs.
-fn count_callbacks<T: Send + 'static>(f: &Future<T>) -> Arc<AtomicUsize> {
-    let n = Arc::new(AtomicUsize::new(0));
-    let m = Arc::clone(&n);
+/// Each run of `f`'s done-callbacks sends one message. They run after
+/// `result()` has returned, so the test counts them with [`ran_once`].
+fn count_callbacks<T: Send + 'static>(f: &Future<T>) -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel();
     f.add_done_callback(move |_| {
-        m.fetch_add(1, Ordering::SeqCst);
+        let _ = tx.send(());
     });
-    n
+    rx
+}
+
+/// The callbacks ran, and ran once. Call when the pool is dropped (its
+/// threads joined), so a second run would have happened by now.
+fn ran_once(calls: &mpsc::Receiver<()>) {
+    calls.recv_timeout(BOUND).expect("the callback ran");
+    assert!(calls.try_recv().is_err(), "the callback ran twice");
 }
 
 #[test]
@@ -114,7 +120,8 @@ fn a_timeout_stops_a_hung_task_and_the_pool_goes_on() {
         .result_timeout(BOUND)
         .unwrap();
     assert_ne!(next, worker);
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    drop(pool);
+    ran_once(&calls);
 }
 
 #[test]
@@ -151,7 +158,8 @@ fn kill_stops_a_running_task_and_no_other() {
     other.open();
     assert_eq!(spared.result_timeout(BOUND), Ok(spared_worker));
     assert!(!spared.kill());
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    drop(pool);
+    ran_once(&calls);
 }
 
 #[test]
@@ -159,6 +167,7 @@ fn kill_racing_completion_ends_in_exactly_one_outcome() {
     let _g = side_by_side();
     let pool = ProcessPoolExecutor::new(1).unwrap();
     let (mut won, mut lost) = (0, 0);
+    let mut callbacks = Vec::new();
     for _ in 0..20 {
         let gate = RemoteGate::new();
         let f = pool.submit(&GATE, gate.arg()).unwrap();
@@ -175,12 +184,14 @@ fn kill_racing_completion_ends_in_exactly_one_outcome() {
             assert!(outcome.is_ok(), "{outcome:?}");
             lost += 1;
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        callbacks.push(calls);
         assert!(!f.kill());
     }
     assert_eq!(won + lost, 20);
     // Whoever won each race, the pool still serves.
     assert!(pool.submit(&PID, ()).unwrap().result_timeout(BOUND).is_ok());
+    drop(pool);
+    callbacks.iter().for_each(ran_once);
 }
 
 #[test]
