@@ -66,6 +66,9 @@
 //!   and while a task runs the connection is still read, so a stop frame or
 //!   the parent's end (end of stream) ends the worker at once.
 //!
+//! A pool given a timed task (`submit_with`, `task_timeout`) has one more
+//! thread, the deadline watcher (`stop.rs`): one per pool, not per task.
+//!
 //! A task costs three wake-ups in all: the worker's, the receiver's and
 //! the caller's. Items pass to a worker from a thread that is running
 //! anyway, never through a thread woken only to pass them on; and only the

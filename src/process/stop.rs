@@ -14,6 +14,10 @@
 //! | the one stopped | fails with `Error::Killed` at once |
 //! | its result was read before the worker's end | completes as usual |
 //! | any other (held, not finished) | back to the front of the queue, run again by another worker |
+//!
+//! An item put back in the queue is still RUNNING as far as its future
+//! knows; `kill` on it answers `false` until a worker holds it again (its
+//! hook is installed anew at each hand-over).
 
 use std::sync::PoisonError;
 use std::time::Instant;
