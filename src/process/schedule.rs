@@ -72,7 +72,7 @@ pub(crate) fn hand_over<'a>(
             let item = st.queue.pop_front().expect("just seen");
             // Before it is seen running, so that `Future::kill` always
             // reaches it (a hook on a future that gets cancelled is dropped).
-            item.reply.arm(stop::hook(pool, index, item.id));
+            item.reply.arm(stop::target(pool, index, item.id));
             if !item.started && !item.reply.start() {
                 continue; // cancelled while queued
             }

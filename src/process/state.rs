@@ -37,7 +37,17 @@ pub(crate) trait Reply: Send {
     fn finish(self: Box<Self>, outcome: Result<Vec<u8>, Error>);
     fn cancel(&self);
     /// Lets `Future::kill` reach the worker running it (`set_kill_hook`).
-    fn arm(&self, hook: Box<dyn FnOnce() -> bool + Send>);
+    fn arm(&self, target: KillTarget);
+}
+
+/// What `Future::kill` must stop: item `id` in worker `index`, by calling
+/// `stop` (`stop::stop`, passed in so that this file imports nothing
+/// above it). The pool is weak: a future may outlive it.
+pub(crate) struct KillTarget {
+    pub(crate) pool: Weak<Shared>,
+    pub(crate) index: usize,
+    pub(crate) id: u64,
+    pub(crate) stop: fn(&Shared, usize, u64) -> bool,
 }
 
 impl<T: Wire + Send + 'static> Reply for Future<T> {
@@ -63,8 +73,13 @@ impl<T: Wire + Send + 'static> Reply for Future<T> {
         Future::cancel(self);
     }
 
-    fn arm(&self, hook: Box<dyn FnOnce() -> bool + Send>) {
-        self.set_kill_hook(hook);
+    fn arm(&self, t: KillTarget) {
+        // Built here, in one allocation (the hook's box), for every item.
+        self.set_kill_hook(move || {
+            t.pool
+                .upgrade()
+                .is_some_and(|pool| (t.stop)(&pool, t.index, t.id))
+        });
     }
 }
 

@@ -22,7 +22,7 @@
 use std::sync::PoisonError;
 use std::time::Instant;
 
-use super::state::{Phase, Pool, Shared, State};
+use super::state::{KillTarget, Phase, Pool, Shared, State};
 use crate::future::lock;
 use crate::Error;
 
@@ -56,14 +56,15 @@ pub(crate) fn stop(pool: &Shared, index: usize, id: u64, why: &str) -> bool {
 }
 // ANCHOR_END: stop
 
-/// The kill hook of item `id`, installed when it is handed to worker
-/// `index`: what `Future::kill` calls while the future runs.
-pub(crate) fn hook(pool: &Shared, index: usize, id: u64) -> Box<dyn FnOnce() -> bool + Send> {
-    let pool = pool.me.clone();
-    Box::new(move || {
-        pool.upgrade()
-            .is_some_and(|p| stop(&p, index, id, "kill() was called"))
-    })
+/// What the kill hook of item `id`, installed when it is handed to worker
+/// `index`, stops when `Future::kill` calls it while the future runs.
+pub(crate) fn target(pool: &Shared, index: usize, id: u64) -> KillTarget {
+    KillTarget {
+        pool: pool.me.clone(),
+        index,
+        id,
+        stop: |pool, index, id| stop(pool, index, id, "kill() was called"),
+    }
 }
 
 // ANCHOR: watch
