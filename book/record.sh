@@ -55,6 +55,7 @@ EXAMPLES=(
     one_executor
     awaiting
     stop_thread_task
+    stop_running_tasks
 )
 
 check=false

@@ -58,6 +58,8 @@ mod s12_1;
 mod s12_2;
 #[path = "s12_3_wait_first_completed.rs"]
 mod s12_3;
+#[path = "stop_running_tasks.rs"]
+mod stop_running_tasks;
 #[path = "stop_thread_task.rs"]
 mod stop_thread_task;
 
@@ -103,6 +105,10 @@ fn main() {
         (
             "Stopping a running thread task: a flag it checks",
             stop_thread_task::main,
+        ),
+        (
+            "Stopping running process tasks: a timeout, kill()",
+            stop_running_tasks::main,
         ),
         ("3 again, on the book's minimal process pool", pool1::main),
     ];

@@ -164,7 +164,16 @@ pub const TINY_CUBE: Task<u64, u64> = Task::new("tiny_cube", tiny_cube);
 
 /// Every process task of every example, in one table: the tour runs them
 /// all from one binary, and task names must be unique within it.
-pub const TASKS: &[&dyn Registered] = &[&CUBE, &TINY_CUBE];
+pub const TASKS: &[&dyn Registered] = &[&CUBE, &TINY_CUBE, &NAP];
+
+/// Stopping running work: sleeps `x` seconds and returns `x`; given a
+/// large `x`, a task that hangs.
+pub const NAP: Task<u64, u64> = Task::new("nap", nap);
+
+fn nap(x: u64) -> u64 {
+    sleep(x as f64);
+    x
+}
 
 fn tiny_cube(x: u64) -> u64 {
     x.pow(3)

@@ -2,6 +2,7 @@
 //! with work items of one call each, or of `chunksize` calls.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{submit, wire, ProcessPoolExecutor, Task, Wire};
 use crate::future::lock;
@@ -49,7 +50,7 @@ impl ProcessPoolExecutor {
             items: items.into_iter(),
             size: 1,
         };
-        Map::eager(units, None, self.submitter(task, 1)?)
+        Map::eager(units, None, self.submitter(task, 1, None)?)
     }
     // ANCHOR_END: map
 
@@ -58,7 +59,10 @@ impl ProcessPoolExecutor {
     /// `chunksize: n`, each work item carries `n` calls and their results
     /// come back together; if one call in a chunk panics, the whole chunk
     /// fails and the iterator ends there, as in Python. `buffersize` counts
-    /// chunks.
+    /// chunks. With `task_timeout: Some(d)`, a work item (a whole chunk)
+    /// still running `d` after it started is stopped as by
+    /// [`submit_with`](ProcessPoolExecutor::submit_with): the iterator
+    /// yields its `Error::Killed` and ends there, as with any failure.
     ///
     /// ```
     /// use concurrent_futures::process::{serve_if_worker, Registered, Task};
@@ -86,19 +90,13 @@ impl ProcessPoolExecutor {
         I::IntoIter: Send + 'static,
     {
         crate::map::check_options(&opts)?;
-        // Issue 9 gives process pools per-item timeouts; until the pool can
-        // stop one item's worker, an ignored limit would be a silent lie.
-        if opts.task_timeout.is_some() {
-            return Err(Error::invalid_argument(
-                "task_timeout is not implemented for process pools yet",
-            ));
-        }
+        super::check_timeout(opts.task_timeout, "task_timeout")?;
         let size = opts.chunksize.max(1);
         let units = Chunks {
             items: items.into_iter(),
             size,
         };
-        Map::start(units, &opts, self.submitter(task, size)?)
+        Map::start(units, &opts, self.submitter(task, size, opts.task_timeout)?)
     }
 
     /// The submit-like function `Map` drives: one work item per unit.
@@ -108,6 +106,7 @@ impl ProcessPoolExecutor {
         &self,
         task: &Task<A, R>,
         chunksize: usize,
+        timeout: Option<Duration>,
     ) -> Result<impl FnMut(Vec<A>) -> Result<Pending<R>, Error> + Send + 'static, Error>
     where
         A: Wire,
@@ -119,9 +118,9 @@ impl ProcessPoolExecutor {
         Ok(move |mut unit: Vec<A>| {
             if chunksize == 1 {
                 let arg = unit.pop().expect("chunks are never empty");
-                submit(&pool, name, false, wire::to_bytes(&arg)).map(Pending::One)
+                submit(&pool, name, false, wire::to_bytes(&arg), timeout).map(Pending::One)
             } else {
-                submit(&pool, name, true, wire::to_bytes(&unit)).map(Pending::Chunk)
+                submit(&pool, name, true, wire::to_bytes(&unit), timeout).map(Pending::Chunk)
             }
         })
     }

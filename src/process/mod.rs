@@ -40,6 +40,7 @@
 //! | `mod.rs`, `map.rs` | the pool's public face: `submit`, `map`, `shutdown` |
 //! | `serve.rs` | one worker seen from the parent: start, its two threads, its end; killing workers |
 //! | `schedule.rs` | which worker gets which queued item, and handing it over |
+//! | `stop.rs` | stopping one running item: its kill hook, the deadline watcher |
 //! | `state.rs` | the queue, one `Slot` per worker (its life: the table on `Phase`), the pool's threads |
 //! | `child.rs`, `status.rs` | the worker's process: spawn, reap, an exit status in words |
 //! | `conn.rs` | the connection: private, and the same type on every platform |
@@ -68,6 +69,9 @@
 //!   and while a task runs the connection is still read, so a stop frame or
 //!   the parent's end (end of stream) ends the worker at once.
 //!
+//! A pool given a timed task (`submit_with`, `task_timeout`) has one more
+//! thread, the deadline watcher (`stop.rs`): one per pool, not per task.
+//!
 //! A task costs three wake-ups in all: the worker's, the receiver's and
 //! the caller's. Items pass to a worker from a thread that is running
 //! anyway, never through a thread woken only to pass them on; and only the
@@ -92,6 +96,7 @@ mod schedule;
 mod serve;
 mod state;
 mod status;
+mod stop;
 mod task;
 mod wire;
 mod worker;
@@ -99,14 +104,15 @@ mod worker;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use task::{Registered, Task};
 pub use wire::Wire;
 pub use worker::serve_if_worker;
 
 use crate::future::lock;
-use crate::{Error, Future, Shutdown};
-use state::{Item, Pool, Shared};
+use crate::{Error, Future, Shutdown, SubmitOptions};
+use state::{Item, Phase, Pool, Shared};
 
 /// A pool of worker processes: Python's `ProcessPoolExecutor`.
 ///
@@ -217,10 +223,11 @@ impl Builder {
                 )))
             }
         };
-        let shared = Shared::new(max_workers, self.max_tasks_per_child, initializer);
-        Ok(ProcessPoolExecutor {
-            pool: Arc::new(shared),
-        })
+        let tasks_per_child = self.max_tasks_per_child;
+        let pool = Arc::new_cyclic(|me| {
+            Shared::new(max_workers, tasks_per_child, initializer, me.clone())
+        });
+        Ok(ProcessPoolExecutor { pool })
     }
 }
 
@@ -299,9 +306,140 @@ impl ProcessPoolExecutor {
         A: Wire,
         R: Wire + Send + 'static,
     {
-        submit(&self.pool, task.name(), false, wire::to_bytes(&arg))
+        submit(&self.pool, task.name(), false, wire::to_bytes(&arg), None)
     }
     // ANCHOR_END: submit
+
+    // ANCHOR: submit_with
+    /// [`submit`](ProcessPoolExecutor::submit) with per-task options: with
+    /// `timeout: Some(d)`, if the task still runs `d` after it started (not
+    /// after it was queued), its worker is killed, the future fails with
+    /// `Error::Killed`, and a fresh worker (its initializer run again) takes
+    /// its place. The pool goes on; no other future fails. Items the killed
+    /// worker held but had not finished go back to the queue and run in
+    /// another worker. `Some(Duration::ZERO)` is `Error::InvalidArgument`.
+    ///
+    /// The clock starts when the task is handed to a worker, and a timed
+    /// task is only handed to a worker holding nothing else, so it starts
+    /// at once (a new worker runs its initializer first, within the limit).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use concurrent_futures::process::{serve_if_worker, Registered, Task};
+    /// use concurrent_futures::{Error, ProcessPoolExecutor, SubmitOptions};
+    /// const NAP: Task<u64, u64> = Task::new("nap", |ms| {
+    ///     std::thread::sleep(Duration::from_millis(ms));
+    ///     ms
+    /// });
+    /// const TASKS: &[&dyn Registered] = &[&NAP];
+    /// fn main() {
+    ///     serve_if_worker(TASKS);
+    ///     let pool = ProcessPoolExecutor::new(1).unwrap();
+    ///     let opts = SubmitOptions { timeout: Some(Duration::from_millis(50)) };
+    ///     let stuck = pool.submit_with(&NAP, 60_000, opts).unwrap();
+    ///     assert!(matches!(stuck.result(), Err(Error::Killed { .. })));
+    ///     assert_eq!(pool.submit(&NAP, 1).unwrap().result(), Ok(1)); // a fresh worker
+    /// }
+    /// ```
+    pub fn submit_with<A, R>(
+        &self,
+        task: &Task<A, R>,
+        arg: A,
+        opts: SubmitOptions,
+    ) -> Result<Future<R>, Error>
+    where
+        A: Wire,
+        R: Wire + Send + 'static,
+    {
+        check_timeout(opts.timeout, "timeout")?;
+        let payload = wire::to_bytes(&arg);
+        submit(&self.pool, task.name(), false, payload, opts.timeout)
+    }
+    // ANCHOR_END: submit_with
+
+    // ANCHOR: terminate_workers
+    /// CPython 3.14's `terminate_workers()`: `shutdown(wait: false,
+    /// cancel_futures: true)`, then asks every live worker to exit (its
+    /// connection is closed, which ends a worker at once) and kills any
+    /// still running a second later. Returns at once. Futures still
+    /// running fail with `Error::BrokenPool` saying the workers were
+    /// terminated; later `submit`s fail. Calling it again, or on a pool
+    /// that never started a worker, is fine.
+    ///
+    /// ```
+    /// use concurrent_futures::process::{serve_if_worker, Registered, Task};
+    /// use concurrent_futures::{Error, ProcessPoolExecutor};
+    /// const HANG: Task<(), ()> = Task::new("hang", |()| std::thread::sleep(std::time::Duration::from_secs(60)));
+    /// const TASKS: &[&dyn Registered] = &[&HANG];
+    /// fn main() {
+    ///     serve_if_worker(TASKS);
+    ///     let pool = ProcessPoolExecutor::new(1).unwrap();
+    ///     let f = pool.submit(&HANG, ()).unwrap();
+    ///     while !f.running() { std::thread::yield_now(); }
+    ///     pool.terminate_workers();
+    ///     assert!(matches!(f.result(), Err(Error::BrokenPool { .. })));
+    ///     assert!(pool.submit(&HANG, ()).is_err());
+    /// }
+    /// ```
+    pub fn terminate_workers(&self) {
+        self.stop_workers(false)
+    }
+
+    /// CPython 3.14's `kill_workers()`: as
+    /// [`terminate_workers`](ProcessPoolExecutor::terminate_workers), but
+    /// every live worker is killed at once (std's `Child::kill`).
+    ///
+    /// ```
+    /// use concurrent_futures::process::{serve_if_worker, Registered, Task};
+    /// use concurrent_futures::{Error, ProcessPoolExecutor};
+    /// const HANG: Task<(), ()> = Task::new("hang", |()| std::thread::sleep(std::time::Duration::from_secs(60)));
+    /// const TASKS: &[&dyn Registered] = &[&HANG];
+    /// fn main() {
+    ///     serve_if_worker(TASKS);
+    ///     let pool = ProcessPoolExecutor::new(1).unwrap();
+    ///     let f = pool.submit(&HANG, ()).unwrap();
+    ///     while !f.running() { std::thread::yield_now(); }
+    ///     pool.kill_workers();
+    ///     pool.kill_workers(); // again: nothing more happens
+    ///     assert!(matches!(f.result(), Err(Error::BrokenPool { .. })));
+    /// }
+    /// ```
+    pub fn kill_workers(&self) {
+        self.stop_workers(true)
+    }
+
+    fn stop_workers(&self, kill: bool) {
+        self.shutdown_with(Shutdown {
+            wait: false,
+            cancel_futures: true,
+        });
+        let mut st = lock(&self.pool.state);
+        // Python: nothing more to do for a pool without processes, which
+        // is then merely shut down, not broken.
+        if st.workers.iter().all(|w| w.phase == Phase::Gone) {
+            return;
+        }
+        let how = if kill {
+            "killed by kill_workers()"
+        } else {
+            "terminated by terminate_workers()"
+        };
+        let owed = st.take_owed(format!(
+            "the pool's workers were {how}; the process pool is not usable anymore"
+        ));
+        for w in st.workers.iter_mut().filter(|w| w.phase != Phase::Gone) {
+            match &w.writer {
+                // The end of its connection makes a worker exit at once;
+                // its receiver kills it if it has not within `EXIT_GRACE`.
+                Some(conn) if !kill => conn.close(),
+                _ => w.kill(),
+            }
+        }
+        self.pool.wake_all_senders(&st);
+        drop(st);
+        owed.fail();
+    }
+    // ANCHOR_END: terminate_workers
 
     /// Stops accepting work and waits until every task already submitted
     /// has run, then until every worker process has exited and been reaped.
@@ -332,6 +470,8 @@ impl ProcessPoolExecutor {
             let mut st = lock(&self.pool.state);
             st.shutdown = true;
             self.pool.wake_all_senders(&st);
+            // The deadline watcher, which ends once shut down and alone.
+            self.pool.changed.notify_all();
             if how.cancel_futures {
                 // Items given back by a worker are running: they stay.
                 let (running, queued): (VecDeque<Item>, VecDeque<Item>) =
@@ -358,6 +498,7 @@ fn submit<T: Wire + Send + 'static>(
     task: &'static str,
     chunk: bool,
     payload: Result<Vec<u8>, Error>,
+    timeout: Option<Duration>,
 ) -> Result<Future<T>, Error> {
     let limit = frame::MAX_FRAME - 1024;
     let payload = payload.and_then(|bytes| match bytes.len() {
@@ -369,6 +510,9 @@ fn submit<T: Wire + Send + 'static>(
     let future = Future::new();
     let mut st = lock(&pool.state);
     st.check_open()?;
+    if timeout.is_some() {
+        stop::start_watch(pool, &mut st)?;
+    }
     let payload = match payload {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -387,6 +531,7 @@ fn submit<T: Wire + Send + 'static>(
         payload,
         reply: Box::new(future.clone()),
         started: false,
+        timeout,
     });
     // A free worker takes it from this very thread: no sender to wake.
     let mut st = schedule::feed(pool, st);
@@ -400,6 +545,16 @@ fn submit<T: Wire + Send + 'static>(
         }
     }
     Ok(future)
+}
+
+/// A time limit of zero could never be met: Python's `ValueError`.
+fn check_timeout(timeout: Option<Duration>, name: &str) -> Result<(), Error> {
+    if timeout == Some(Duration::ZERO) {
+        return Err(Error::invalid_argument(format!(
+            "{name} must be None or greater than 0"
+        )));
+    }
+    Ok(())
 }
 
 // ANCHOR: drop

@@ -18,6 +18,7 @@ use std::time::Instant;
 use super::conn::Conn;
 use super::frame::{call_len, write_call, ToWorker};
 use super::state::{InFlight, Shared, State, SMALL_FRAME};
+use super::stop;
 use crate::future::lock;
 
 /// An item on its way out, its future already running.
@@ -50,6 +51,7 @@ pub(crate) fn hand_over<'a>(
             break;
         }
         let mut calls = Vec::new();
+        let mut timed = false;
         while let Some(item) = st.queue.front() {
             let slot = &st.workers[index];
             let small = item.payload.len() <= SMALL_FRAME;
@@ -62,10 +64,21 @@ pub(crate) fn hand_over<'a>(
             if !slot.in_flight.is_empty() && other_idle(&st, index) {
                 break;
             }
+            // A timed item only to a worker holding nothing: its clock
+            // starts now, so it must start now, not behind another item.
+            if item.timeout.is_some() && !slot.in_flight.is_empty() {
+                break;
+            }
             let item = st.queue.pop_front().expect("just seen");
+            // Before it is seen running, so that `Future::kill` always
+            // reaches it (a hook on a future that gets cancelled is dropped).
+            item.reply.arm(stop::target(pool, index, item.id));
             if !item.started && !item.reply.start() {
                 continue; // cancelled while queued
             }
+            let sent = Instant::now();
+            let deadline = item.timeout.map(|t| sent + t);
+            timed |= deadline.is_some();
             let slot = &mut st.workers[index];
             slot.sent += 1;
             slot.in_flight.push_back(InFlight {
@@ -73,8 +86,12 @@ pub(crate) fn hand_over<'a>(
                 task: item.task,
                 reply: item.reply,
                 delivered: true,
-                sent: Instant::now(),
+                sent,
                 small,
+                chunk: item.chunk,
+                payload: Vec::new(),
+                timeout: item.timeout,
+                deadline,
             });
             calls.push(Call {
                 id: item.id,
@@ -85,6 +102,9 @@ pub(crate) fn hand_over<'a>(
         }
         if calls.is_empty() {
             break;
+        }
+        if timed {
+            pool.changed.notify_all(); // the deadline watcher, `stop::watch`
         }
         // Never write under the lock: a busy worker's socket may be full.
         let slot = &mut st.workers[index];
@@ -102,6 +122,13 @@ pub(crate) fn hand_over<'a>(
                 if calls[whole..].iter().any(|c| c.id == f.id) {
                     f.delivered = false;
                 }
+            }
+        }
+        // Kept until done: if this worker is killed to stop another item,
+        // these go back to the queue (see `stop.rs`).
+        for call in calls {
+            if let Some(f) = slot.in_flight.iter_mut().find(|f| f.id == call.id) {
+                f.payload = call.payload;
             }
         }
         if slot.death_pending {

@@ -1,8 +1,7 @@
 //! One worker seen from the parent, from start to end: its process and
 //! connection (`start_worker`, `accept`), its two threads (the sender and
-//! the receiver), and what its connection's end means (`end`). Also the
-//! two ways to stop workers on purpose, kept for stopping running work:
-//! [`replace_worker`] and [`State::kill_all`](super::state::State).
+//! the receiver), and what its connection's end means (`end`), including
+//! the end of a worker killed on purpose to stop one item (`stop.rs`).
 //!
 //! Each worker costs two threads here, each blocked on exactly one thing
 //! so that none polls in the steady state:
@@ -291,31 +290,6 @@ fn replace_if_wanted(pool: &Pool, mut st: MutexGuard<'_, State>) {
     }
 }
 
-// ANCHOR: replace_worker
-/// Kills worker `index` on purpose and fails the futures it is running
-/// with `why`, without breaking the pool: the receiver sees the end of its
-/// stream, reaps it, fails what it owed, and a fresh worker (initializer
-/// included) replaces it if work is waiting. A result that arrives before
-/// the kill completes its future as usual, so each future ends exactly
-/// once. False if the worker had already ended.
-///
-/// This is the primitive for stopping one running task (a per-task
-/// timeout, `Future::kill`); `State::kill_all` is the one for stopping
-/// them all.
-#[allow(dead_code)] // for stopping running work (issue 9)
-pub(crate) fn replace_worker(pool: &Shared, index: usize, why: Error) -> bool {
-    let mut st = lock(&pool.state);
-    let slot = &mut st.workers[index];
-    if slot.phase == Phase::Gone || slot.child.is_none() {
-        return false;
-    }
-    slot.killed.get_or_insert(why);
-    slot.kill();
-    pool.wake_senders(&st);
-    true
-}
-// ANCHOR_END: replace_worker
-
 // ANCHOR: receive
 /// The receiver: as results arrive, hands the worker its next queued items
 /// (if small: see `hand_over`), then completes their futures. `Ok` when the
@@ -346,10 +320,12 @@ fn receive_into(
             FromWorker::Done { id, outcome } => {
                 let broken = st.broken.is_some();
                 let slot = &mut st.workers[index];
+                let killed = slot.killed.is_some();
                 match slot.complete(id) {
                     Some(f) => done.push((f.reply, outcome)),
-                    // After a break, the futures were already failed.
-                    _ if broken => {}
+                    // After a break, the futures were already failed; an
+                    // item stopped by `stop.rs` has failed with `Killed`.
+                    _ if broken || killed => {}
                     _ => return Err(bad_data(format!("a result for unknown item {id}"))),
                 }
                 // More results already in our buffer (reading them cannot
@@ -380,7 +356,7 @@ fn receive_into(
                 // Back to the queue, ahead of what was queued after it.
                 let slot = &mut st.workers[index];
                 let Some(at) = slot.in_flight.iter().position(|f| f.id == id) else {
-                    if st.broken.is_some() {
+                    if slot.killed.is_some() || st.broken.is_some() {
                         continue;
                     }
                     return Err(bad_data(format!("gave back unknown item {id}")));
@@ -397,6 +373,7 @@ fn receive_into(
                         payload,
                         reply: f.reply,
                         started: true,
+                        timeout: f.timeout,
                     },
                 );
                 returned += 1;
@@ -488,15 +465,30 @@ fn end(pool: &Pool, index: usize, bad: Option<String>) {
     slot.recalling = false; // no answer is coming
     let lingered = matches!(reaped, Some((_, true))) && bad.is_none();
     slot.status = reaped.map(|(status, _)| status);
-    if let Some(why) = slot.killed.clone() {
-        let owed: Vec<_> = slot.in_flight.drain(..).map(|f| f.reply).collect();
+    if slot.killed.is_some() {
+        // Killed to stop one item, which has failed already (`stop.rs`).
+        // The others it held had not finished (their results would have
+        // been read by now): back to the front of the queue, in order.
+        // One may have begun in the instant before the kill; it starts
+        // again from the beginning elsewhere.
+        let held: Vec<_> = slot.in_flight.drain(..).collect();
+        for (at, f) in held.into_iter().enumerate() {
+            let item = Item {
+                id: f.id,
+                task: f.task,
+                chunk: f.chunk,
+                payload: f.payload,
+                reply: f.reply,
+                started: true,
+                timeout: f.timeout,
+            };
+            st.queue.insert(at, item);
+        }
         if was != Phase::Closing {
             st.live -= 1;
         }
+        let st = feed(pool, st);
         replace_if_wanted(pool, st);
-        for reply in owed {
-            reply.finish(Err(why.clone()));
-        }
         return;
     }
     if bad.is_none() && !lingered && was == Phase::Closing && slot.in_flight.is_empty() {

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::process::{Child, ExitStatus};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,18 @@ pub(crate) trait Reply: Send {
     /// future only) and completes the future.
     fn finish(self: Box<Self>, outcome: Result<Vec<u8>, Error>);
     fn cancel(&self);
+    /// Lets `Future::kill` reach the worker running it (`set_kill_hook`).
+    fn arm(&self, target: KillTarget);
+}
+
+/// What `Future::kill` must stop: item `id` in worker `index`, by calling
+/// `stop` (`stop::stop`, passed in so that this file imports nothing
+/// above it). The pool is weak: a future may outlive it.
+pub(crate) struct KillTarget {
+    pub(crate) pool: Weak<Shared>,
+    pub(crate) index: usize,
+    pub(crate) id: u64,
+    pub(crate) stop: fn(&Shared, usize, u64) -> bool,
 }
 
 impl<T: Wire + Send + 'static> Reply for Future<T> {
@@ -62,6 +74,15 @@ impl<T: Wire + Send + 'static> Reply for Future<T> {
     fn cancel(&self) {
         Future::cancel(self);
     }
+
+    fn arm(&self, t: KillTarget) {
+        // Built here, in one allocation (the hook's box), for every item.
+        self.set_kill_hook(move || {
+            t.pool
+                .upgrade()
+                .is_some_and(|pool| (t.stop)(&pool, t.index, t.id))
+        });
+    }
 }
 
 /// A submitted call waiting for a worker.
@@ -75,6 +96,9 @@ pub(crate) struct Item {
     /// (see `schedule::recall_if_idle`). It is not cancelled by
     /// `shutdown(cancel_futures)`, only run elsewhere.
     pub(crate) started: bool,
+    /// Its time limit once running (`submit_with`, `map_with`'s
+    /// `task_timeout`); the clock starts when it is handed to a worker.
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// A call handed to a worker: its future is running.
@@ -89,6 +113,15 @@ pub(crate) struct InFlight {
     pub(crate) sent: Instant,
     /// Its frame was at most [`SMALL_FRAME`] bytes.
     pub(crate) small: bool,
+    /// Its call, kept once written: if its worker is killed to stop
+    /// another item, this one goes back to the queue (`serve::end`).
+    pub(crate) chunk: bool,
+    pub(crate) payload: Vec<u8>,
+    /// Its time limit, and when that runs out (see `stop.rs`). A timed
+    /// item is only handed to a worker holding nothing, so it starts when
+    /// it is handed over (after the initializer, for a new worker's first).
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// Payloads up to this size may be written by a thread that must not block
@@ -108,9 +141,10 @@ pub(crate) const SMALL_FRAME: usize = 16 << 10;
 /// | `Closing` | `max_tasks_per_child` reached, or shut down / broken: its sender wrote `Close` | no | nobody | its stream ends: it exited after its last result (`Gone`) |
 /// | `Gone` | its stream ended; it has been reaped (`status`) | no | nobody | never |
 ///
-/// A worker killed on purpose (`replace_worker`, see `serve.rs`) carries
-/// its reason in `killed`: its stream's end is then neither a retirement
-/// nor a break; its futures fail with that error and the pool goes on.
+/// A worker killed on purpose to stop one running item (`stop.rs`)
+/// carries the reason in `killed`: that item's future has already failed
+/// with it; its stream's end is then neither a retirement nor a break: the
+/// items it still held go back to the queue and the pool goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
     Starting,
@@ -149,7 +183,7 @@ pub(crate) struct Slot {
     /// Its last task came back within `SHORT_TASK`, and when that was.
     pub(crate) short: bool,
     pub(crate) last_done: Option<Instant>,
-    /// It was killed on purpose: what its running futures fail with.
+    /// It was killed on purpose (`stop.rs`): why.
     pub(crate) killed: Option<Error>,
     /// It was asked to give back its unstarted items, and has not answered.
     pub(crate) recalling: bool,
@@ -231,6 +265,8 @@ pub(crate) struct State {
     pub(crate) handles: Vec<JoinHandle<()>>,
     pub(crate) shutdown: bool,
     pub(crate) broken: Option<String>,
+    /// The deadline watcher (`stop::watch`) has been started.
+    pub(crate) timer: bool,
 }
 
 /// Everything the pool's handle, its threads and its `Map`s share.
@@ -244,6 +280,9 @@ pub(crate) struct Shared {
     pub(crate) initializer: Option<(&'static str, Vec<u8>)>,
     /// The secret every worker must present in its hello.
     pub(crate) token: String,
+    /// This very value, for the kill hooks of its futures: weak, since a
+    /// future may outlive the pool.
+    pub(crate) me: Weak<Shared>,
 }
 
 impl State {
@@ -257,6 +296,7 @@ impl State {
             handles: Vec::new(),
             shutdown: false,
             broken: None,
+            timer: false,
         }
     }
 
@@ -307,14 +347,26 @@ impl State {
     /// future it still owes, queued or in flight. Drop the lock, then
     /// `fail` them: completing a future runs its callbacks.
     pub(crate) fn break_pool(&mut self, why: String) -> Owed {
+        let first = self.broken.is_none();
+        let owed = self.take_owed(why);
+        // Python terminates the survivors of a broken pool: their work is
+        // failed already, and nobody should wait for it to end. Only at the
+        // first break: after `terminate_workers` the survivors get their
+        // grace period.
+        if first {
+            self.kill_all();
+        }
+        owed
+    }
+
+    /// Marks the pool broken with `why` (the first reason wins) and takes
+    /// every future it still owes, leaving its workers alone.
+    pub(crate) fn take_owed(&mut self, why: String) -> Owed {
         let why = self.broken.get_or_insert(why).clone();
         let mut replies: Vec<Box<dyn Reply>> = self.queue.drain(..).map(|i| i.reply).collect();
         for w in &mut self.workers {
             replies.extend(w.in_flight.drain(..).map(|f| f.reply));
         }
-        // Python terminates the survivors of a broken pool: their work is
-        // failed already, and nobody should wait for it to end.
-        self.kill_all();
         Owed { why, replies }
     }
 
@@ -353,6 +405,7 @@ impl Shared {
         max_workers: usize,
         max_tasks_per_child: Option<usize>,
         initializer: Option<(&'static str, Vec<u8>)>,
+        me: Weak<Shared>,
     ) -> Shared {
         Shared {
             state: Mutex::new(State::new()),
@@ -361,6 +414,7 @@ impl Shared {
             max_tasks_per_child,
             initializer,
             token: random_hex(),
+            me,
         }
     }
 
