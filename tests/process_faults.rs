@@ -617,8 +617,11 @@ fn recycled_workers_leave_no_threads_or_maps_behind() {
         before[0],
         after[0]
     );
+    // The last retired worker's threads may still be on their way out:
+    // its receiver and sender, and (this being a test binary) the two
+    // that pass its output on.
     assert!(
-        after[1] <= before[1] + 3,
+        after[1] <= before[1] + 5,
         "threads grew from {} to {}",
         before[1],
         after[1]
