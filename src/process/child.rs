@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::worker::{ENV_ADDRESS, ENV_STDOUT, ENV_TOKEN, TEST_ARGS};
@@ -44,26 +45,36 @@ pub(crate) fn spawn(address: &str, token: &str) -> io::Result<(Child, Option<For
     let (ended, forwarded) = mpsc::channel();
     let ended_too = ended.clone();
     let marker = format!("{SERVING}\n").into_bytes();
-    let threads = std::thread::Builder::new()
+    let out = std::thread::Builder::new()
         .name(format!("process-stdout-{}", child.id()))
         .spawn(move || {
             forward(stdout, Some(&marker), |text| print!("{text}"));
             let _ = ended.send(());
-        })
-        .and_then(|_| {
-            std::thread::Builder::new()
-                .name(format!("process-stderr-{}", child.id()))
-                .spawn(move || {
-                    forward(stderr, None, |text| eprint!("{text}"));
-                    let _ = ended_too.send(());
-                })
         });
-    if let Err(e) = threads {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(e);
-    }
-    Ok((child, Some(Forwarded(forwarded))))
+    let both = out.and_then(|out| {
+        std::thread::Builder::new()
+            .name(format!("process-stderr-{}", child.id()))
+            .spawn(move || {
+                forward(stderr, None, |text| eprint!("{text}"));
+                let _ = ended_too.send(());
+            })
+            .map(|err| [out, err])
+    });
+    let threads = match both {
+        Ok(threads) => threads,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+    };
+    Ok((
+        child,
+        Some(Forwarded {
+            ended: forwarded,
+            threads,
+        }),
+    ))
 }
 // ANCHOR_END: spawn
 
@@ -87,19 +98,27 @@ pub(crate) fn spawn(address: &str, token: &str) -> io::Result<(Child, Option<For
 /// it: `deps/<crate>-<16 hex digits>`, run without `--bench`. Anything
 /// else counts as a program; mistaking one for the other costs only the
 /// header line, or the detour.
-pub(crate) struct Forwarded(mpsc::Receiver<()>);
+pub(crate) struct Forwarded {
+    /// A message from each thread as its pipe ends.
+    ended: mpsc::Receiver<()>,
+    threads: [JoinHandle<()>; 2],
+}
 
 impl Forwarded {
-    /// Waits until everything the worker printed is passed on: its ends of
-    /// the pipes close as it exits. Bounded, because a subprocess a task
-    /// left running may hold them for as long as it likes.
+    /// Waits until everything the worker printed is passed on, and its two
+    /// threads are gone: its ends of the pipes close as it exits. Bounded,
+    /// because a subprocess a task left running may hold them for as long
+    /// as it likes (the threads are then left to end on their own).
     pub(crate) fn wait(self) {
         let until = Instant::now() + Duration::from_secs(1);
         for _pipe in 0..2 {
             let left = until.saturating_duration_since(Instant::now());
-            if self.0.recv_timeout(left).is_err() {
+            if self.ended.recv_timeout(left).is_err() {
                 return;
             }
+        }
+        for thread in self.threads {
+            let _ = thread.join();
         }
     }
 }
