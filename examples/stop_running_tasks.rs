@@ -6,7 +6,7 @@
 //! `CONCURRENT_FUTURES_CLOCK=0.1` scales the clock (see `common/mod.rs`).
 
 use concurrent_futures::process::serve_if_worker;
-use concurrent_futures::{ProcessPoolExecutor, SubmitOptions};
+use concurrent_futures::{Error, ProcessPoolExecutor, SubmitOptions};
 
 mod common;
 use common::{secs, Clock, NAP, TASKS};
@@ -20,6 +20,11 @@ pub fn main() {
     println!("\n{}", clock.wall_time());
 }
 
+/// An error's message broken after each `: `, so it fits a page.
+fn lines(e: &Error) -> String {
+    e.to_string().replace(": ", ":\n      ")
+}
+
 // ANCHOR: timeout
 /// A task that would sleep 1000 s, allowed 2 s once it runs.
 fn hung_task(clock: &Clock) {
@@ -30,7 +35,7 @@ fn hung_task(clock: &Clock) {
     let hung = pool.submit_with(&NAP, 1000, opts).unwrap();
     match hung.result() {
         Ok(x) => println!("{} it finished: {x}", clock.stamp()),
-        Err(e) => println!("{} {e}", clock.stamp()),
+        Err(e) => println!("{} {}", clock.stamp(), lines(&e)),
     }
     // The pool is not broken: a fresh worker runs the next task.
     let next = pool.submit(&NAP, 1).unwrap().result();
@@ -56,7 +61,7 @@ fn batch(clock: &Clock) {
     println!("{} kill(): {}", clock.stamp(), slow.kill());
     match slow.result() {
         Ok(x) => println!("{} it finished: {x}", clock.stamp()),
-        Err(e) => println!("{} {e}", clock.stamp()),
+        Err(e) => println!("{} {}", clock.stamp(), lines(&e)),
     }
 }
 // ANCHOR_END: kill
