@@ -428,6 +428,9 @@ fn receive_into(
                 drop(st);
                 publish(done);
                 owed.fail();
+                // Its last frame: it exits (and was killed). Waiting for the
+                // end of the stream could wait for ever under Wine.
+                return Ok(());
             }
             FromWorker::Refused { message } => {
                 let pid = st.workers[index].pid;
@@ -440,6 +443,7 @@ fn receive_into(
                 drop(st);
                 publish(done);
                 owed.fail();
+                return Ok(()); // its last frame, as above
             }
             FromWorker::Hello { .. } => return Err(bad_data("a second hello".into())),
         }

@@ -136,10 +136,20 @@ pub fn serve_if_worker(tasks: &[&dyn Registered]) {
 }
 // ANCHOR_END: serve_if_worker
 
+/// The connection, for [`finish`] to end it.
+static CONN: OnceLock<Conn> = OnceLock::new();
+
 /// Exits the process, first flushing what tasks printed, as Python's
-/// workers flush `sys.stdout` on their way out.
+/// workers flush `sys.stdout` on their way out, then ending the
+/// connection: the pool sees the end of the stream now, not whenever the
+/// system gets to closing the socket. (Under Wine a worker that exits,
+/// or is killed, while its other thread waits in a read can leave its
+/// socket open, and the pool's receiver then waited for ever.)
 fn finish(code: i32) -> ! {
     let _ = std::io::stdout().flush();
+    if let Some(conn) = CONN.get() {
+        conn.close();
+    }
     exit(code)
 }
 
@@ -188,6 +198,7 @@ fn serve(
     names: Result<(), String>,
 ) -> io::Result<()> {
     let mut output = BufWriter::new(conn.try_clone()?);
+    let _ = CONN.set(conn.try_clone()?);
     let hello = FromWorker::Hello {
         token: token.to_owned(),
         pid: std::process::id(),
