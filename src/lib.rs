@@ -53,10 +53,8 @@
 //!
 //! Thread pools run wherever std has threads. Process pools re-execute the
 //! current binary and are tested as follows: on Linux, the full test suite;
-//! on Windows, macOS and FreeBSD, clippy in CI (they build, but no test runs
-//! there in CI). The Windows suite runs under Wine on demand
-//! (`PLATFORMS_WINE_TESTS=1 bash .ci/platforms`); it is not in CI yet because
-//! one process-pool test binary hangs there now and then.
+//! on Windows, the full test suite under Wine, in CI (`.ci/platforms`); on
+//! macOS and FreeBSD, clippy in CI (they build, but no test runs there).
 //!
 //! # Deliberate differences from CPython
 //!

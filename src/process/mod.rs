@@ -55,7 +55,9 @@
 //! Each worker costs two threads in the parent and two in the worker:
 //! - parent, the **receiver**: accepts the worker's connection, then blocks
 //!   reading results, and reaps the process when its stream ends (no
-//!   thread ever blocks in `Child::wait`, so any thread may kill a worker);
+//!   thread ever blocks in `Child::wait`, so any thread may kill a worker;
+//!   on Windows it also looks at the process once a second while it waits,
+//!   because under Wine a dead worker's stream may never end);
 //! - parent, the **sender**: sleeps on its worker's own condition variable;
 //!   it writes what no other thread may (the initializer, frames too big to
 //!   write without blocking, the `Close` that retires the worker), so a
@@ -64,10 +66,12 @@
 //!   that pass on what the worker prints, minus libtest's header (see
 //!   `child.rs`); a program's workers share its stdout and stderr;
 //! - worker, a **reader** and a **runner** that swap roles: whichever
-//!   reads a call while no task runs runs it itself, and the other takes
-//!   over reading. A call so reaches its task with no hop between threads,
-//!   and while a task runs the connection is still read, so a stop frame or
-//!   the parent's end (end of stream) ends the worker at once.
+//!   reads a call while no task runs runs it itself, and once that task
+//!   has run a millisecond the other takes over reading. A call so reaches
+//!   its task with no hop between threads, short tasks cost no wake-up of
+//!   the other thread, and while a longer task runs the connection is
+//!   still read, so a stop frame or the parent's end (end of stream) ends
+//!   the worker within about a millisecond.
 //!
 //! A pool given a timed task (`submit_with`, `task_timeout`) has one more
 //! thread, the deadline watcher (`stop.rs`): one per pool, not per task.

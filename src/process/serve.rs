@@ -314,7 +314,7 @@ fn receive_into(
 ) -> io::Result<()> {
     // Items given back since the last `Recall`, already at the queue's front.
     let mut returned = 0;
-    while let Some(msg) = FromWorker::read(input)? {
+    while let Some(msg) = next_frame(pool, index, input)? {
         let mut st = lock(&pool.state);
         match msg {
             FromWorker::Done { id, outcome } => {
@@ -406,6 +406,9 @@ fn receive_into(
                 drop(st);
                 publish(done);
                 owed.fail();
+                // Its last frame: it exits (and was killed). Waiting for the
+                // end of the stream could wait for ever under Wine.
+                return Ok(());
             }
             FromWorker::Refused { message } => {
                 let pid = st.workers[index].pid;
@@ -418,6 +421,7 @@ fn receive_into(
                 drop(st);
                 publish(done);
                 owed.fail();
+                return Ok(()); // its last frame, as above
             }
             FromWorker::Hello { .. } => return Err(bad_data("a second hello".into())),
         }
@@ -425,6 +429,56 @@ fn receive_into(
     Ok(())
 }
 // ANCHOR_END: receive
+
+/// Reads the worker's next frame; `None` at the end of its stream.
+#[cfg_attr(not(windows), allow(unused_variables))]
+fn next_frame(
+    pool: &Shared,
+    index: usize,
+    input: &mut BufReader<&Conn>,
+) -> io::Result<Option<FromWorker>> {
+    #[cfg(windows)]
+    if input.buffer().is_empty() && !wait_for_data(pool, index, input)? {
+        return Ok(None);
+    }
+    FromWorker::read(input)
+}
+
+/// Waits for the worker's next bytes (or the end of its stream): true when
+/// they are there, false if its process exited with its stream still open.
+/// Under Wine a process that dies (killed, or by `process::exit` in a task)
+/// while its other thread waits in a read can leave its socket open, so the
+/// end of the stream never comes, and a read cannot be woken from this side
+/// (`shutdown` does not end it there). So on Windows the receiver waits in
+/// steps of a second and looks at the process in between: one wake-up a
+/// second per idle worker, on Windows only.
+#[cfg(windows)]
+fn wait_for_data(pool: &Shared, index: usize, input: &mut BufReader<&Conn>) -> io::Result<bool> {
+    use std::io::BufRead;
+    let conn = *input.get_ref();
+    conn.set_read_timeout(Some(Duration::from_secs(1)))?;
+    let ready = loop {
+        match input.fill_buf() {
+            Ok(_) => break Ok(true),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                let mut st = lock(&pool.state);
+                let child = st.workers[index].child.as_mut();
+                if !child.is_some_and(|c| matches!(c.try_wait(), Ok(None))) {
+                    break Ok(false);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    conn.set_read_timeout(None)?;
+    ready
+}
 
 /// Completes the futures of results read. Call without the pool's lock:
 /// completing a future runs its callbacks.

@@ -3,16 +3,26 @@
 //!
 //! Two threads share the connection, each in turn the reader or the runner
 //! (a leader and a follower): whichever reads a call while no task runs
-//! runs it itself, and first hands the reading to the other. So a call
-//! reaches its task without a hop between threads, and while a task runs
-//! the other thread is still reading: a [`ToWorker::Stop`] frame, or the
-//! end of the stream (the parent is gone, or cut the connection), ends the
-//! process at once instead of after the task.
+//! runs it itself, so a call reaches its task without a hop between
+//! threads. Once a task has run for [`HAND_OFF`], the other thread takes
+//! the reading over: a [`ToWorker::Stop`] frame, or the end of the stream
+//! (the parent is gone, or cut the connection), then ends the process at
+//! once instead of after the task.
+//!
+//! Why not hand the reading over as each task starts: with short tasks
+//! (thousands a second) that was a wake-up of the other thread per batch
+//! of calls read, twice the context switches of a single-threaded worker,
+//! and it made bulk submission 40% slower. So the other thread keeps
+//! watch with short timed waits while tasks keep coming ([`STAY_AWAKE`]),
+//! a few hundred wake-ups a second instead of tens of thousands, and
+//! sleeps untimed once the worker is quiet (an idle pool costs no CPU); a
+//! task starting then wakes it.
 
 use std::collections::VecDeque;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::process::exit;
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::conn::Conn;
 use super::frame::{whole_frame, FromWorker, ToWorker, MAX_FRAME};
@@ -136,10 +146,20 @@ pub fn serve_if_worker(tasks: &[&dyn Registered]) {
 }
 // ANCHOR_END: serve_if_worker
 
+/// The connection, for [`finish`] to end it.
+static CONN: OnceLock<Conn> = OnceLock::new();
+
 /// Exits the process, first flushing what tasks printed, as Python's
-/// workers flush `sys.stdout` on their way out.
+/// workers flush `sys.stdout` on their way out, then ending the
+/// connection: the pool sees the end of the stream now, not whenever the
+/// system gets to closing the socket. (Under Wine a worker that exits,
+/// or is killed, while its other thread waits in a read can leave its
+/// socket open, and the pool's receiver then waited for ever.)
 fn finish(code: i32) -> ! {
     let _ = std::io::stdout().flush();
+    if let Some(conn) = CONN.get() {
+        conn.close();
+    }
     exit(code)
 }
 
@@ -149,17 +169,30 @@ struct Inbox {
     calls: VecDeque<ToWorker>,
     /// The connection's read side; `None` while one thread reads it.
     reader: Option<BufReader<Conn>>,
-    /// A thread is running a call.
-    running: bool,
+    /// When the call a thread is running started; `None` while none runs.
+    running: Option<Instant>,
+    /// When the last call started: the other thread keeps watch with timed
+    /// waits until [`STAY_AWAKE`] after it.
+    last_start: Option<Instant>,
     /// The pool sent `Close`: exit once `calls` is empty.
     closing: bool,
-    /// A thread sleeps on `turn` (so a notify is needed at all).
-    waiting: bool,
+    /// A thread sleeps on `turn` without a deadline: a call that starts
+    /// must wake it, or nobody would read while that call runs.
+    asleep: bool,
 }
+
+/// A task that has run this long gets the other thread reading the
+/// connection beside it (so a `Stop` or the parent's end waits at most
+/// about this long). Shorter tasks are read around, not beside.
+const HAND_OFF: Duration = Duration::from_millis(1);
+
+/// How long after the last call started the other thread keeps watch with
+/// timed waits (one every [`HAND_OFF`]) rather than sleeping until woken.
+const STAY_AWAKE: Duration = Duration::from_millis(20);
 
 struct Worker<'t> {
     inbox: Mutex<Inbox>,
-    /// Signalled when the reading is up for grabs or a call is queued.
+    /// Signalled when a call starts while a thread is `asleep`.
     turn: Condvar,
     output: Mutex<BufWriter<Conn>>,
     tasks: &'t [&'t dyn Registered],
@@ -175,6 +208,7 @@ fn serve(
     names: Result<(), String>,
 ) -> io::Result<()> {
     let mut output = BufWriter::new(conn.try_clone()?);
+    let _ = CONN.set(conn.try_clone()?);
     let hello = FromWorker::Hello {
         token: token.to_owned(),
         pid: std::process::id(),
@@ -190,9 +224,10 @@ fn serve(
         inbox: Mutex::new(Inbox {
             calls: VecDeque::new(),
             reader: Some(BufReader::new(conn)),
-            running: false,
+            running: None,
+            last_start: None,
             closing: false,
-            waiting: false,
+            asleep: false,
         }),
         turn: Condvar::new(),
         output: Mutex::new(output),
@@ -213,28 +248,35 @@ impl Worker<'_> {
         self.inbox.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// One thread's life: run what is queued, else read, else sleep.
+    /// One thread's life: run what is queued, else read (beside a call only
+    /// once it has run for `HAND_OFF`), else wait.
     fn run(&self) -> ! {
         let mut inbox = self.lock();
         loop {
-            if !inbox.running {
+            if inbox.running.is_none() {
                 if let Some(msg) = inbox.calls.pop_front() {
-                    inbox.running = true;
-                    // Someone must read while this runs.
-                    if inbox.reader.is_some() && inbox.waiting {
+                    let now = Instant::now();
+                    inbox.running = Some(now);
+                    inbox.last_start = Some(now);
+                    // Someone must read if this runs long.
+                    if inbox.asleep {
                         self.turn.notify_one();
                     }
                     drop(inbox);
                     self.answer(msg);
                     inbox = self.lock();
-                    inbox.running = false;
+                    inbox.running = None;
                     continue;
                 }
                 if inbox.closing {
                     finish(0);
                 }
             }
-            if let Some(mut reader) = inbox.reader.take() {
+            let now = Instant::now();
+            let long_at = inbox.running.map(|started| started + HAND_OFF);
+            let may_read = long_at.map_or(true, |at| now >= at);
+            let reader = if may_read { inbox.reader.take() } else { None };
+            if let Some(mut reader) = reader {
                 drop(inbox);
                 let read = read_some(&mut reader);
                 inbox = self.lock();
@@ -277,12 +319,29 @@ impl Worker<'_> {
                 }
                 continue;
             }
-            inbox.waiting = true;
-            inbox = self
-                .turn
-                .wait(inbox)
-                .unwrap_or_else(PoisonError::into_inner);
-            inbox.waiting = false;
+            // The reader is free but the call running is not long yet: wait
+            // until it would be. Or the other thread reads: keep watch while
+            // calls keep starting, else sleep until one does.
+            let busy = (inbox.last_start).is_some_and(|t| now < t + STAY_AWAKE);
+            let deadline = match long_at {
+                Some(at) if inbox.reader.is_some() => Some(at),
+                _ if busy => Some(now + HAND_OFF),
+                _ => None,
+            };
+            if let Some(at) = deadline {
+                inbox = self
+                    .turn
+                    .wait_timeout(inbox, at.saturating_duration_since(now))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            } else {
+                inbox.asleep = true;
+                inbox = self
+                    .turn
+                    .wait(inbox)
+                    .unwrap_or_else(PoisonError::into_inner);
+                inbox.asleep = false;
+            }
         }
     }
 
