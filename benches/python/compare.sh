@@ -135,12 +135,14 @@ END {
     print ""
     printf "| workload | concurrent-futures | %s | %s / ours | target |\n", py, py
     print "|---|---|---|---|---|"
-    n = split("process_bulk/submit@new;submit then collect;process.submit;|process_bulk/map_chunksize_1@new;map, chunksize 1;process.map_chunksize_1;<= 6 us|process_bulk/map_chunksize_10@new;map, chunksize 10;process.map_chunksize_10;|process_bulk/map_chunksize_100@new;map, chunksize 100;process.map_chunksize_100;<= 1 us|process_bulk/map_chunksize_1000@new;map, chunksize 1000;process.map_chunksize_1000;|process_round_trip/submit_result@new;one round trip;process.round_trip;|process_round_trip/submit_result@pinned;one round trip, pinned;process.round_trip_pinned;<= 8 us|process_pool/start_first_result_shutdown@new;start + first result + shutdown (CPython: fork);process.start_first_shutdown_fork;<= 3 ms|;  CPython with forkserver;process.start_first_shutdown_forkserver;|;  CPython with spawn;process.start_first_shutdown_spawn;|process_16mib/argument_round_trip@new;16 MiB argument there and back;process.arg_16mib;", rows, "|")
+    n = split("process_bulk/submit@new;submit then collect;process.submit;<= 2 us, >= 10x|process_bulk/map_chunksize_1@new;map, chunksize 1;process.map_chunksize_1;<= 2 us, >= 10x|process_bulk/map_chunksize_10@new;map, chunksize 10;process.map_chunksize_10;|process_bulk/map_chunksize_100@new;map, chunksize 100;process.map_chunksize_100;<= 1 us|process_bulk/map_chunksize_1000@new;map, chunksize 1000;process.map_chunksize_1000;|process_round_trip/submit_result@new;one round trip;process.round_trip;|process_round_trip/submit_result@pinned;one round trip, pinned;process.round_trip_pinned;<= 8 us|process_pool/start_first_result_shutdown@new;start + first result + shutdown (CPython: fork);process.start_first_shutdown_fork;<= 3 ms|;  CPython with forkserver;process.start_first_shutdown_forkserver;|;  CPython with spawn;process.start_first_shutdown_spawn;|process_16mib/argument_round_trip@new;16 MiB argument there and back;process.arg_16mib;<= 2x socket pair|process_16mib/socket_pair_baseline@new;  the same bytes through a raw socket pair;;", rows, "|")
     for (i = 1; i <= n; i++) {
         split(rows[i], f, ";")
         ours = (f[1] == "") ? "" : v[f[1]]; cpy = v["cpython:" f[3]]
         printf "| %s | %s | %s | %s | %s |\n", f[2], fmt(ours), fmt(cpy), ratio(cpy, ours), f[4]
     }
+    print ""
+    printf "16 MiB there and back, ours / raw socket pair: %s\n", ratio(v["process_16mib/argument_round_trip@new"], v["process_16mib/socket_pair_baseline@new"])
     print ""
     print "The article at 1/100 scale: ten tasks sleeping x*10 ms on five workers, one run"
     print ""
