@@ -12,8 +12,9 @@
 # is recorded, as the article's notebook cells show it.
 #
 # "Same shape" means: after replacing every decimal number (times, speeds) and
-# every process id with `#` and squeezing runs of spaces, the set of distinct
-# lines is the same. So timings and pids may change, and so may the order of
+# every process id and process worker's number with `#` and squeezing runs of
+# spaces, the set of distinct lines is the same. So timings, pids and which
+# worker ran a task may change, and so may the order of
 # lines where the order is a genuine race that the book points out beside the
 # output (§7's initializer lines, §10's last callback), and the number of the
 # thread that ran a task (threads take tasks from one queue, as in CPython, so
@@ -97,7 +98,7 @@ bin_dir="$target_dir/debug/examples"
 
 # The shape of an output file, as described at the top.
 shape() {
-    perl -pe 's/[0-9]+\.[0-9]+/#/g; s/\b(pid|process) [0-9]+/$1 #/g;
+    perl -pe 's/[0-9]+\.[0-9]+/#/g; s/\b(pid|process|worker) [0-9]+/$1 #/g;
         s/\b(Thread_|ThreadPoolExecutor-[0-9]+_)[0-9]+/$1#/g; s/ +/ /g' "$1" |
         sort -u
 }
