@@ -69,6 +69,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// What a new task on a pool fails with, if anything: broken
+    /// (`why`) is checked before shut down, in Python's order. Both pools
+    /// keep these two facts the same way and ask here.
+    pub(crate) fn if_closed(broken: Option<&String>, shutdown: bool) -> Result<(), Error> {
+        match broken {
+            Some(why) => Err(Error::BrokenPool {
+                message: why.clone(),
+            }),
+            None if shutdown => Err(Error::Shutdown),
+            None => Ok(()),
+        }
+    }
+
     /// The name of the Python exception this error mirrors.
     ///
     /// ```

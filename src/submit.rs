@@ -169,17 +169,9 @@ fn worker(shared: Arc<Shared>) {
 // ANCHOR_END: worker
 
 impl crate::pool::Queue {
-    /// Broken is checked first, then shut down, in Python's order.
+    /// See [`Error::if_closed`].
     fn check_open(&self) -> Result<(), Error> {
-        if let Some(why) = &self.broken {
-            return Err(Error::BrokenPool {
-                message: why.clone(),
-            });
-        }
-        if self.shutdown {
-            return Err(Error::Shutdown);
-        }
-        Ok(())
+        Error::if_closed(self.broken.as_ref(), self.shutdown)
     }
 }
 

@@ -143,6 +143,12 @@ fn never_connected(pool: &Pool, mut st: MutexGuard<'_, State>, index: usize) {
          does the test file have concurrent_futures::worker_test!(TASKS))?",
         slot.pid
     );
+    lose_worker(pool, st, why);
+}
+
+/// A worker that never served is no longer counted, and the pool breaks
+/// with `why`: every future owed fails, every sender wakes to see it.
+fn lose_worker(pool: &Pool, mut st: MutexGuard<'_, State>, why: String) {
     st.live -= 1;
     let owed = st.break_pool(why);
     pool.wake_all_senders(&st);
@@ -166,11 +172,7 @@ fn failed(pool: &Pool, index: usize, how: String) {
         "worker {index} (pid {}) {how}; the process pool is not usable anymore",
         slot.pid
     );
-    st.live -= 1;
-    let owed = st.break_pool(why);
-    pool.wake_all_senders(&st);
-    drop(st);
-    owed.fail();
+    lose_worker(pool, st, why);
 }
 
 /// Starts the sender, then receives until the connection ends.

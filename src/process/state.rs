@@ -300,17 +300,9 @@ impl State {
         }
     }
 
-    /// Broken is checked first, then shut down, in Python's order.
+    /// See [`Error::if_closed`].
     pub(crate) fn check_open(&self) -> Result<(), Error> {
-        if let Some(why) = &self.broken {
-            return Err(Error::BrokenPool {
-                message: why.clone(),
-            });
-        }
-        if self.shutdown {
-            return Err(Error::Shutdown);
-        }
-        Ok(())
+        Error::if_closed(self.broken.as_ref(), self.shutdown)
     }
 
     // ANCHOR: wants_worker
