@@ -844,6 +844,104 @@ fn out_of_file_descriptors_is_a_clear_error() {
     assert!(message.contains("file descriptors"), "{message}");
 }
 
+/// Set for the copy run by `out_of_processes_and_threads_is_a_clear_error`.
+#[cfg(target_os = "linux")]
+const NPROC: &str = "CF_FAULTS_NPROC";
+
+/// Whether this process runs as root, for whom the process limit does not
+/// count (so the copy that tests it runs as `nobody`).
+#[cfg(target_os = "linux")]
+fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"));
+    uid.and_then(|ids| ids.split_whitespace().next()) == Some("0")
+}
+
+/// Sets this process's soft limit on processes and threads (`RLIMIT_NPROC`,
+/// which counts every thread of the user) with `prlimit`, once `go` is
+/// sent. Started before the limit is lowered: afterwards this process can
+/// start nothing, not even the command that lifts it again.
+#[cfg(target_os = "linux")]
+fn limit_processes_on_cue(soft: &str) -> std::process::Child {
+    let command = format!(
+        "read _ && exec prlimit --pid={} --nproc={soft}:",
+        std::process::id()
+    );
+    Command::new("sh")
+        .args(["-c", &command])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends the cue and checks that the limit was set.
+#[cfg(target_os = "linux")]
+fn cue(mut setter: std::process::Child) {
+    use std::io::Write;
+    setter.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(setter.wait().unwrap().success(), "prlimit failed");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn out_of_processes_and_threads_is_a_clear_error() {
+    if std::env::var_os(NPROC).is_some() {
+        let before = std::fs::read_to_string("/proc/self/limits").unwrap();
+        let soft = before
+            .lines()
+            .find(|l| l.starts_with("Max processes"))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .unwrap()
+            .to_owned();
+        let (lower, lift) = (limit_processes_on_cue("1"), limit_processes_on_cue(&soft));
+        // The user already has at least this process: no thread or
+        // process may start now. Submit must return, saying so.
+        cue(lower);
+        let threads = concurrent_futures::ThreadPoolExecutor::new(2).unwrap();
+        let e = threads.submit(|| 1).map(|f| f.result_timeout(LONG));
+        println!("THREAD: {e:?}");
+        let processes = ProcessPoolExecutor::new(1).unwrap();
+        let e = processes.submit(&CUBE, 3).map(|f| f.result_timeout(LONG));
+        println!("PROCESS: {e:?}");
+        cue(lift);
+        // Lifted again: the same pools work.
+        assert_eq!(threads.submit(|| 2).unwrap().result_timeout(LONG), Ok(2));
+        assert_eq!(
+            processes.submit(&CUBE, 3).unwrap().result_timeout(LONG),
+            Ok(27)
+        );
+        return;
+    }
+    let test = "out_of_processes_and_threads_is_a_clear_error";
+    // Root is exempt from the limit: the copy runs as `nobody`.
+    let mut copy = match is_root() {
+        true => {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+            c.arg(std::env::current_exe().unwrap());
+            c
+        }
+        false => Command::new(std::env::current_exe().unwrap()),
+    };
+    let out = copy
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(NPROC, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let thread = common::reported(&stdout, "THREAD");
+    assert!(thread.contains("BrokenPool"), "{thread}");
+    assert!(
+        thread.contains("could not start a worker thread"),
+        "{thread}"
+    );
+    let process = common::reported(&stdout, "PROCESS");
+    assert!(process.contains("BrokenPool"), "{process}");
+    assert!(process.contains("could not start a process"), "{process}");
+}
+
 #[test]
 fn a_task_that_runs_its_own_program_gets_an_ordinary_run() {
     let pool = ProcessPoolExecutor::new(1).unwrap();
@@ -883,23 +981,31 @@ fn a_table_with_a_name_twice_is_refused_naming_it() {
 
 #[test]
 fn an_item_behind_a_long_task_moves_to_a_worker_that_falls_idle() {
-    let (a, c) = (RemoteGate::new(), RemoteGate::new());
-    let pool = ProcessPoolExecutor::new(2).unwrap();
-    let fa = pool.submit(&GATE, a.arg()).unwrap();
-    let pid0 = a.arrived();
-    // A second worker, whose last task was short...
-    assert_eq!(pool.submit(&CUBE, 2).unwrap().result_timeout(LONG), Ok(8));
-    // ...now runs a long one; with no worker idle, the next item may queue
-    // behind it there.
-    let fc = pool.submit(&GATE, c.arg()).unwrap();
-    let pid1 = c.arrived();
-    assert_ne!(pid0, pid1);
-    let behind = pool.submit(&PID, ()).unwrap();
-    // The first worker falls idle: the item must run there now, not after
-    // the long task (whose gate stays shut until the end).
-    a.open();
-    assert_eq!(fa.result_timeout(LONG), Ok(pid0));
-    assert_eq!(behind.result_timeout(Duration::from_secs(5)), Ok(pid0));
-    c.open();
-    assert_eq!(fc.result_timeout(LONG), Ok(pid1));
+    // Several rounds: the item is given back by a race between the worker
+    // falling idle and a write to the other one, which one round rarely
+    // loses (run 32 of a loop once did).
+    for _ in 0..ROUNDS {
+        let (a, c) = (RemoteGate::new(), RemoteGate::new());
+        let pool = ProcessPoolExecutor::new(2).unwrap();
+        let fa = pool.submit(&GATE, a.arg()).unwrap();
+        let pid0 = a.arrived();
+        // A second worker, whose last task was short...
+        assert_eq!(pool.submit(&CUBE, 2).unwrap().result_timeout(LONG), Ok(8));
+        // ...now runs a long one; with no worker idle, the next item may
+        // queue behind it there.
+        let fc = pool.submit(&GATE, c.arg()).unwrap();
+        let pid1 = c.arrived();
+        assert_ne!(pid0, pid1);
+        let behind = pool.submit(&PID, ()).unwrap();
+        // The first worker falls idle: the item must run there now, not
+        // after the long task (whose gate stays shut until the end).
+        a.open();
+        assert_eq!(fa.result_timeout(LONG), Ok(pid0));
+        assert_eq!(behind.result_timeout(Duration::from_secs(5)), Ok(pid0));
+        c.open();
+        assert_eq!(fc.result_timeout(LONG), Ok(pid1));
+    }
 }
+
+/// Rounds of `an_item_behind_a_long_task_...`.
+const ROUNDS: usize = 20;

@@ -46,6 +46,7 @@ pub(crate) fn hand_over<'a>(
     mut st: MutexGuard<'a, State>,
     small_only: bool,
 ) -> (MutexGuard<'a, State>, bool) {
+    let mut wrote = false;
     loop {
         if !st.workers[index].takes_work() || st.broken.is_some() {
             break;
@@ -103,6 +104,7 @@ pub(crate) fn hand_over<'a>(
         if calls.is_empty() {
             break;
         }
+        wrote = true;
         if timed {
             pool.changed.notify_all(); // the deadline watcher, `stop::watch`
         }
@@ -141,6 +143,12 @@ pub(crate) fn hand_over<'a>(
             return (st, false);
         }
     }
+    if wrote {
+        // While we wrote, a worker may have fallen idle and looked for
+        // items to take back, and skipped this one (it was being written
+        // to): nobody else would look again.
+        st = recall_if_idle(pool, st).0;
+    }
     pool.wake_senders(&st);
     (st, true)
 }
@@ -172,6 +180,8 @@ pub(crate) fn feed<'a>(pool: &'a Shared, mut st: MutexGuard<'a, State>) -> Mutex
 /// puts them back at the front of the queue, where the idle worker takes
 /// them. Cheap in the steady state: a queue that is not empty returns at
 /// once, and so does a pool where no worker holds more than one item.
+/// A holder that another thread is writing to is skipped (frames must not
+/// interleave); that thread asks again when its write ends (`hand_over`).
 ///
 /// Returns whether it wrote (and so let go of the lock meanwhile: a caller
 /// about to sleep must look again at what changed).
