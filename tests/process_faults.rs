@@ -927,7 +927,14 @@ fn out_of_processes_and_threads_is_a_clear_error() {
         let dir = std::path::PathBuf::from(format!("/tmp/cf-nproc-{}", std::process::id()));
         let exe = dir.join("process_faults");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+        // Copied by `cp`, not here: a worker started meanwhile by another
+        // test would inherit our descriptor of the file being written, and
+        // running the copy then fails with "Text file busy".
+        let copied = Command::new("cp")
+            .arg(std::env::current_exe().unwrap())
+            .arg(&exe)
+            .status();
+        assert!(copied.unwrap().success(), "cp failed");
         use std::os::unix::fs::PermissionsExt;
         let open = std::fs::Permissions::from_mode(0o755);
         std::fs::set_permissions(&dir, open.clone()).unwrap();
