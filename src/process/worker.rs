@@ -184,6 +184,12 @@ struct Inbox {
     last_start: Option<Instant>,
     /// The pool sent `Close`: exit once `calls` is empty.
     closing: bool,
+    /// The pool sent `Recall`, not answered yet. The answer waits until
+    /// the call running has run [`HAND_OFF`] (the calls behind it would
+    /// wait long: they go back) or until no call is left to run (nothing
+    /// waited long: nothing goes back). A call that runs short is so never
+    /// sent twice; moving one costs more than running it.
+    recall: bool,
     /// A thread sleeps on `turn` without a deadline: a call that starts
     /// must wake it, or nobody would read while that call runs.
     asleep: bool,
@@ -237,6 +243,7 @@ fn serve(
             running: None,
             last_start: None,
             closing: false,
+            recall: false,
             asleep: false,
         }),
         turn: Condvar::new(),
@@ -278,6 +285,11 @@ impl Worker<'_> {
                     inbox.running = None;
                     continue;
                 }
+                // Every call held has run: nothing is left to give back.
+                if inbox.recall {
+                    inbox = self.answer_recall(inbox);
+                    continue;
+                }
                 if inbox.closing {
                     finish(0);
                 }
@@ -285,6 +297,11 @@ impl Worker<'_> {
             let now = Instant::now();
             let long_at = inbox.running.map(|started| started + HAND_OFF);
             let may_read = long_at.map_or(true, |at| now >= at);
+            // The call running has run long: what waits behind it goes back.
+            if inbox.recall && may_read {
+                inbox = self.answer_recall(inbox);
+                continue;
+            }
             let reader = if may_read { inbox.reader.take() } else { None };
             if let Some(mut reader) = reader {
                 drop(inbox);
@@ -293,33 +310,15 @@ impl Worker<'_> {
                 inbox.reader = Some(reader);
                 match read {
                     Ok(msgs) => {
-                        let mut recall = false;
                         for msg in msgs {
                             match msg {
                                 ToWorker::Close => inbox.closing = true,
                                 // Asked to go now: whatever runs is abandoned.
                                 ToWorker::Stop => finish(0),
-                                ToWorker::Recall => recall = true,
+                                // Answered above, when the time comes.
+                                ToWorker::Recall => inbox.recall = true,
                                 call => inbox.calls.push_back(call),
                             }
-                        }
-                        if recall {
-                            // Unstarted calls go back, so an idle worker
-                            // can start them now instead of after the
-                            // one running here.
-                            let (back, keep): (VecDeque<_>, VecDeque<_>) = inbox
-                                .calls
-                                .drain(..)
-                                .partition(|m| matches!(m, ToWorker::Call { .. }));
-                            inbox.calls = keep;
-                            // The output is taken before the inbox is let
-                            // go: no result of a later call may overtake
-                            // the calls given back (the pool expects
-                            // results in the order it sent the calls).
-                            let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
-                            drop(inbox);
-                            give_back(out, back);
-                            inbox = self.lock();
                         }
                     }
                     // The parent is gone (or sent nonsense): a task running
@@ -353,6 +352,23 @@ impl Worker<'_> {
                 inbox.asleep = false;
             }
         }
+    }
+
+    /// Answers a `Recall`: gives back every call not started yet, so an
+    /// idle worker can start them now instead of after the one running
+    /// here, then says `Recalled`.
+    fn answer_recall<'a>(&'a self, mut inbox: MutexGuard<'a, Inbox>) -> MutexGuard<'a, Inbox> {
+        inbox.recall = false;
+        let (back, keep): (VecDeque<_>, VecDeque<_>) =
+            (inbox.calls.drain(..)).partition(|m| matches!(m, ToWorker::Call { .. }));
+        inbox.calls = keep;
+        // The output is taken before the inbox is let go: no result of a
+        // later call may overtake the calls given back (the pool expects
+        // results in the order it sent the calls).
+        let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(inbox);
+        give_back(out, back);
+        self.lock()
     }
 
     /// Runs one call and sends its outcome.
