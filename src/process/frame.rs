@@ -33,7 +33,9 @@ pub(crate) enum ToWorker {
     /// parent kills one that does not go).
     Stop,
     /// Give back the calls not started yet (`Returned` each, then
-    /// `Recalled`): another worker has fallen idle.
+    /// `Recalled`): another worker has fallen idle. The worker answers once
+    /// the call it runs has run long, or, with nothing given back, once it
+    /// has run every call it holds (see `worker.rs`).
     Recall,
 }
 

@@ -67,11 +67,11 @@
 //!   `child.rs`); a program's workers share its stdout and stderr;
 //! - worker, a **reader** and a **runner** that swap roles: whichever
 //!   reads a call while no task runs runs it itself, and once that task
-//!   has run a millisecond the other takes over reading. A call so reaches
-//!   its task with no hop between threads, short tasks cost no wake-up of
-//!   the other thread, and while a longer task runs the connection is
-//!   still read, so a stop frame or the parent's end (end of stream) ends
-//!   the worker within about a millisecond.
+//!   has run 10 ms the other takes over reading. A call so reaches its
+//!   task with no hop between threads, short tasks cost no wake-up of the
+//!   other thread, and while a longer task runs the connection is still
+//!   read, so a `Recall` is answered, and a stop frame or the parent's end
+//!   (end of stream) ends the worker, within about 10 ms.
 //!
 //! A pool given a timed task (`submit_with`, `task_timeout`) has one more
 //! thread, the deadline watcher (`stop.rs`): one per pool, not per task.

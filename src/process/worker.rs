@@ -7,16 +7,31 @@
 //! threads. Once a task has run for [`HAND_OFF`], the other thread takes
 //! the reading over: a [`ToWorker::Stop`] frame, or the end of the stream
 //! (the parent is gone, or cut the connection), then ends the process at
-//! once instead of after the task.
+//! once instead of after the task, and a [`ToWorker::Recall`] sends the
+//! calls waiting behind that task back to the pool.
+//!
+//! A `Recall` that finds no long task running waits (see `Inbox::recall`):
+//! the calls it would move are short, and moving one (back to the pool,
+//! out again to another worker) costs more than running it here. Answered
+//! at once, a `Recall` at the end of every `map` gave back a third of a
+//! chunk on average, sent twice for nothing.
 //!
 //! Why not hand the reading over as each task starts: with short tasks
 //! (thousands a second) that was a wake-up of the other thread per batch
 //! of calls read, twice the context switches of a single-threaded worker,
 //! and it made bulk submission 40% slower. So the other thread keeps
-//! watch with short timed waits while tasks keep coming ([`STAY_AWAKE`]),
-//! a few hundred wake-ups a second instead of tens of thousands, and
-//! sleeps untimed once the worker is quiet (an idle pool costs no CPU); a
-//! task starting then wakes it.
+//! watch with timed waits while tasks keep coming ([`STAY_AWAKE`]), a
+//! hundred wake-ups a second instead of tens of thousands, and sleeps
+//! untimed once the worker is quiet (an idle pool costs no CPU); a task
+//! starting then wakes it.
+//!
+//! Why [`HAND_OFF`] is 10 ms and not 1: the watching thread wakes once per
+//! `HAND_OFF` while tasks keep coming, and each wake-up on a busy machine
+//! may preempt a thread that is doing the work. At 1 ms that was 2 to 6
+//! wake-ups per `map` of 100 chunks of 1000 no-op calls (about 2 ms) per
+//! worker; at 10 ms it is 0.3. And a task's time here is wall-clock time,
+//! preemptions included: the longer limit also keeps a preempted short
+//! task from being taken for a long one.
 
 use std::collections::VecDeque;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -176,19 +191,27 @@ struct Inbox {
     last_start: Option<Instant>,
     /// The pool sent `Close`: exit once `calls` is empty.
     closing: bool,
+    /// The pool sent `Recall`, not answered yet. The answer waits until
+    /// the call running has run [`HAND_OFF`] (the calls behind it would
+    /// wait long: they go back) or until no call is left to run (nothing
+    /// waited long: nothing goes back). A call that runs short is so never
+    /// sent twice; moving one costs more than running it.
+    recall: bool,
     /// A thread sleeps on `turn` without a deadline: a call that starts
     /// must wake it, or nobody would read while that call runs.
     asleep: bool,
 }
 
 /// A task that has run this long gets the other thread reading the
-/// connection beside it (so a `Stop` or the parent's end waits at most
-/// about this long). Shorter tasks are read around, not beside.
-const HAND_OFF: Duration = Duration::from_millis(1);
+/// connection beside it (so a `Recall`, a `Stop` or the parent's end waits
+/// at most about this long). Shorter tasks are read around, not beside.
+/// Long enough that a preempted short task is not taken for a long one
+/// (see the module docs), short beside the tasks a `Recall` is for.
+const HAND_OFF: Duration = Duration::from_millis(10);
 
 /// How long after the last call started the other thread keeps watch with
 /// timed waits (one every [`HAND_OFF`]) rather than sleeping until woken.
-const STAY_AWAKE: Duration = Duration::from_millis(20);
+const STAY_AWAKE: Duration = Duration::from_millis(100);
 
 struct Worker<'t> {
     inbox: Mutex<Inbox>,
@@ -227,6 +250,7 @@ fn serve(
             running: None,
             last_start: None,
             closing: false,
+            recall: false,
             asleep: false,
         }),
         turn: Condvar::new(),
@@ -268,6 +292,11 @@ impl Worker<'_> {
                     inbox.running = None;
                     continue;
                 }
+                // Every call held has run: nothing is left to give back.
+                if inbox.recall {
+                    inbox = self.answer_recall(inbox);
+                    continue;
+                }
                 if inbox.closing {
                     finish(0);
                 }
@@ -275,6 +304,11 @@ impl Worker<'_> {
             let now = Instant::now();
             let long_at = inbox.running.map(|started| started + HAND_OFF);
             let may_read = long_at.map_or(true, |at| now >= at);
+            // The call running has run long: what waits behind it goes back.
+            if inbox.recall && may_read {
+                inbox = self.answer_recall(inbox);
+                continue;
+            }
             let reader = if may_read { inbox.reader.take() } else { None };
             if let Some(mut reader) = reader {
                 drop(inbox);
@@ -283,33 +317,15 @@ impl Worker<'_> {
                 inbox.reader = Some(reader);
                 match read {
                     Ok(msgs) => {
-                        let mut recall = false;
                         for msg in msgs {
                             match msg {
                                 ToWorker::Close => inbox.closing = true,
                                 // Asked to go now: whatever runs is abandoned.
                                 ToWorker::Stop => finish(0),
-                                ToWorker::Recall => recall = true,
+                                // Answered above, when the time comes.
+                                ToWorker::Recall => inbox.recall = true,
                                 call => inbox.calls.push_back(call),
                             }
-                        }
-                        if recall {
-                            // Unstarted calls go back, so an idle worker
-                            // can start them now instead of after the
-                            // one running here.
-                            let (back, keep): (VecDeque<_>, VecDeque<_>) = inbox
-                                .calls
-                                .drain(..)
-                                .partition(|m| matches!(m, ToWorker::Call { .. }));
-                            inbox.calls = keep;
-                            // The output is taken before the inbox is let
-                            // go: no result of a later call may overtake
-                            // the calls given back (the pool expects
-                            // results in the order it sent the calls).
-                            let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
-                            drop(inbox);
-                            give_back(out, back);
-                            inbox = self.lock();
                         }
                     }
                     // The parent is gone (or sent nonsense): a task running
@@ -343,6 +359,23 @@ impl Worker<'_> {
                 inbox.asleep = false;
             }
         }
+    }
+
+    /// Answers a `Recall`: gives back every call not started yet, so an
+    /// idle worker can start them now instead of after the one running
+    /// here, then says `Recalled`.
+    fn answer_recall<'a>(&'a self, mut inbox: MutexGuard<'a, Inbox>) -> MutexGuard<'a, Inbox> {
+        inbox.recall = false;
+        let (back, keep): (VecDeque<_>, VecDeque<_>) =
+            (inbox.calls.drain(..)).partition(|m| matches!(m, ToWorker::Call { .. }));
+        inbox.calls = keep;
+        // The output is taken before the inbox is let go: no result of a
+        // later call may overtake the calls given back (the pool expects
+        // results in the order it sent the calls).
+        let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(inbox);
+        give_back(out, back);
+        self.lock()
     }
 
     /// Runs one call and sends its outcome.
