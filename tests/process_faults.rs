@@ -915,7 +915,7 @@ fn out_of_processes_and_threads_is_a_clear_error() {
     let test = "out_of_processes_and_threads_is_a_clear_error";
     // Root is exempt from the limit: the copy runs as `nobody`, from a
     // place `nobody` may read (the build directory may be private).
-    let mut copy = Command::new(std::env::current_exe().unwrap());
+    let mut copy = common::copy_command(test, &[(NPROC, "1".as_ref())]);
     let mut place = None;
     if is_root() {
         let switch = ["--reuid=65534", "--regid=65534", "--clear-groups"];
@@ -939,21 +939,18 @@ fn out_of_processes_and_threads_is_a_clear_error() {
         let open = std::fs::Permissions::from_mode(0o755);
         std::fs::set_permissions(&dir, open.clone()).unwrap();
         std::fs::set_permissions(&exe, open).unwrap();
-        copy = Command::new("setpriv");
-        copy.args(switch).arg(&exe);
+        let mut as_nobody = Command::new("setpriv");
+        as_nobody.args(switch).arg(&exe).args(copy.get_args());
+        as_nobody.env(NPROC, "1");
+        copy = as_nobody;
         place = Some(dir);
     }
-    let out = copy
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(NPROC, "1")
-        .output()
-        .unwrap();
+    let run = std::panic::AssertUnwindSafe(|| common::run_to_end(copy, test));
+    let stdout = std::panic::catch_unwind(run);
     if let Some(dir) = place {
         let _ = std::fs::remove_dir_all(dir);
     }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}{stderr}");
+    let stdout = stdout.unwrap_or_else(|e| std::panic::resume_unwind(e));
     let thread = common::reported(&stdout, "THREAD");
     assert!(thread.contains("BrokenPool"), "{thread}");
     assert!(

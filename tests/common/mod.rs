@@ -161,7 +161,13 @@ pub fn held_pool(gate: &Arc<Gate>) -> (ThreadPoolExecutor, Future<()>) {
 /// Tests use it to change what is process-wide (the environment, limits)
 /// or to watch a whole process (its maps, its death).
 pub fn run_copy(name: &str, env: &[(&str, &std::ffi::OsStr)]) -> String {
-    let out = copy_command(name, env).output().unwrap();
+    run_to_end(copy_command(name, env), name)
+}
+
+/// Runs a copy's command (from `copy_command`, perhaps wrapped in another
+/// program) as `run_copy` does.
+pub fn run_to_end(mut cmd: std::process::Command, name: &str) -> String {
+    let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
