@@ -103,7 +103,15 @@ fn accept(pool: &Pool, index: usize, listener: Listener) {
         if let Some(status) = slot.child.as_mut().and_then(|c| c.try_wait().transpose()) {
             slot.child = None;
             slot.status = Some(status);
-            return never_connected(pool, st, index);
+            // It may have connected (and said why it leaves) just after our
+            // last look and then exited: one more look before saying never.
+            drop(st);
+            if let Ok(Some(conn)) = listener.try_accept() {
+                if hello_ok(&conn, &pool.token, lock(&pool.state).workers[index].pid) {
+                    break conn;
+                }
+            }
+            return never_connected(pool, lock(&pool.state), index);
         }
         if backoff.elapsed() > CONNECT_BOUND {
             drop(st);
