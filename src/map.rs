@@ -158,7 +158,25 @@ impl<R> Iterator for Map<R> {
     type Item = Result<R, Error>;
 
     // ANCHOR: next
+    // Split in two so that the common case, the next value of a chunk that
+    // came back whole, inlines into the caller's loop: as one call per value,
+    // reading a `map` of 100,000 no-op calls in chunks of 1000 took a fifth
+    // of its time (issue 8's `map_chunksize_1000`).
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        match self.ready.next() {
+            Some(value) => Some(Ok(value)),
+            None => self.next_unit(),
+        }
+    }
+    // ANCHOR_END: next
+}
+
+impl<R> Map<R> {
+    // ANCHOR: next_unit
+    /// Waits for the oldest unit, once the values already received are used up.
+    fn next_unit(&mut self) -> Option<Result<R, Error>> {
+        // (Values in `ready` imply an earlier call, which set this.)
         self.started = true;
         loop {
             if let Some(value) = self.ready.next() {
@@ -197,7 +215,7 @@ impl<R> Iterator for Map<R> {
             }
         }
     }
-    // ANCHOR_END: next
+    // ANCHOR_END: next_unit
 }
 
 impl<R> Drop for Map<R> {
