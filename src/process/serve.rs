@@ -82,7 +82,20 @@ pub(crate) fn start_worker(pool: &Pool, state: &mut State) -> Result<(), Error> 
 /// `main` without `serve_if_worker`), so accepts and `try_wait`s alternate.
 fn accept(pool: &Pool, index: usize, listener: Listener) {
     let backoff = Backoff::new();
+    let mut exited = false;
     let conn = loop {
+        // Whether it exited is looked at before the accept, not after: a
+        // worker that connects, says why it leaves and exits between the
+        // two is then still found, its connection waiting to be accepted.
+        if !exited {
+            let mut st = lock(&pool.state);
+            let slot = &mut st.workers[index];
+            if let Some(status) = slot.child.as_mut().and_then(|c| c.try_wait().transpose()) {
+                slot.child = None;
+                slot.status = Some(status);
+                exited = true;
+            }
+        }
         match listener.try_accept() {
             Ok(Some(conn)) => {
                 let pid = lock(&pool.state).workers[index].pid;
@@ -98,30 +111,16 @@ fn accept(pool: &Pool, index: usize, listener: Listener) {
                 return failed(pool, index, why);
             }
         }
-        let mut st = lock(&pool.state);
-        let slot = &mut st.workers[index];
-        if let Some(status) = slot.child.as_mut().and_then(|c| c.try_wait().transpose()) {
-            slot.child = None;
-            slot.status = Some(status);
-            // It may have connected (and said why it leaves) just after our
-            // last look and then exited: one more look before saying never.
-            drop(st);
-            if let Ok(Some(conn)) = listener.try_accept() {
-                if hello_ok(&conn, &pool.token, lock(&pool.state).workers[index].pid) {
-                    break conn;
-                }
-            }
+        if exited {
             return never_connected(pool, lock(&pool.state), index);
         }
         if backoff.elapsed() > CONNECT_BOUND {
-            drop(st);
             return failed(
                 pool,
                 index,
                 format!("did not connect within {CONNECT_BOUND:?}"),
             );
         }
-        drop(st);
         backoff.pause();
     };
     drop(listener); // nobody else may connect now
