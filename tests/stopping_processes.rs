@@ -360,6 +360,24 @@ fn pool_threads() -> usize {
         .count()
 }
 
+/// The pool's threads this process still lists, once none is listed or
+/// after `BOUND`. Not at once: the kernel may list a thread for a moment
+/// after `join` has returned for it, while it finishes exiting (a thread
+/// joined and looked for at once was still listed in 2 of 100,000 tries
+/// under four CPU hogs). A thread really left behind is still listed
+/// after `BOUND`.
+#[cfg(target_os = "linux")]
+fn pool_threads_left() -> usize {
+    let until = Instant::now() + BOUND;
+    loop {
+        let n = pool_threads();
+        if n == 0 || Instant::now() > until {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[cfg(target_os = "linux")]
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
@@ -406,7 +424,7 @@ fn children() -> Vec<String> {
 fn two_hundred_kills_leave_nothing_behind() {
     let _alone = ALONE.write().unwrap_or_else(PoisonError::into_inner);
     let (fds, sockets) = (open_fds(), unix_sockets());
-    assert_eq!(pool_threads(), 0);
+    assert_eq!(pool_threads_left(), 0);
     {
         let pool = ProcessPoolExecutor::new(1).unwrap();
         for _ in 0..200 {
@@ -417,7 +435,7 @@ fn two_hundred_kills_leave_nothing_behind() {
         }
         assert!(pool.submit(&PID, ()).unwrap().result_timeout(BOUND).is_ok());
     } // dropped: waits for its threads, and reaps its workers
-    assert_eq!(pool_threads(), 0, "no thread of the pool is left");
+    assert_eq!(pool_threads_left(), 0, "no thread of the pool is left");
     assert_eq!(
         unix_sockets(),
         sockets,
