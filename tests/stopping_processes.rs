@@ -363,9 +363,9 @@ fn pool_threads() -> usize {
 /// The pool's threads this process still lists, once none is listed or
 /// after `BOUND`. Not at once: the kernel may list a thread for a moment
 /// after `join` has returned for it, while it finishes exiting (a thread
-/// joined and looked for at once was still listed in 2 of 100,000 tries
-/// under four CPU hogs). A thread really left behind is still listed
-/// after `BOUND`.
+/// joined and looked for at once was still listed in 21 to 38 of 100,000
+/// tries on a quiet machine here). A thread really left behind is still
+/// listed after `BOUND`.
 #[cfg(target_os = "linux")]
 fn pool_threads_left() -> usize {
     let until = Instant::now() + BOUND;
