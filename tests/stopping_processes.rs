@@ -5,8 +5,10 @@
 //!
 //! Tasks that must be running before the test acts wait at a
 //! `RemoteGate` (tests/common/remote.rs), which tells the test when they
-//! arrive. The only sleep is in `a_timeout_does_not_count_while_queued`,
-//! where time passing is the point.
+//! arrive. The only sleeps are in `a_timeout_does_not_count_while_queued`,
+//! where time passing is the point, and the 1 ms pauses of
+//! `pool_threads_left`, which looks again at something the kernel gives
+//! no signal for (a joined thread leaving its list).
 
 mod common;
 
